@@ -1,0 +1,144 @@
+/**
+ * The director agent process: state dir, configuration, service table, control API, timers and signals.
+ *   SIGHUP  re-read the configuration, validate it whole, apply it as a diff; an invalid file changes nothing.
+ *   SIGTERM stop accepting, let connections finish up to shutdownGraceSeconds, close the rest, exit.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { AgentConfig, AgentInfo } from "@director/model";
+import { parseEndpoint } from "@director/model";
+import pino, { type Logger } from "pino";
+import { loadOrCreateToken } from "./control/auth.js";
+import type { ApiDescriptor } from "./control/client.js";
+import { startControlServer } from "./control/server.js";
+import { loadOrCreateTls } from "./control/tls.js";
+import { loadConfigFile } from "./state/config-file.js";
+import { chooseDesired, readPersisted, writePersisted } from "./state/persisted.js";
+import { emptyConfig, ServiceTable } from "./state/service-table.js";
+import { writeFileAtomic } from "./state/store.js";
+import { ESTIMATOR_TICK_MS } from "./telemetry/estimator.js";
+import { EventBus } from "./telemetry/events.js";
+
+export const VERSION = "0.1.0";
+
+export interface AgentOptions {
+  configFile?: string;
+  stateDir: string;
+  apiListen?: string;
+  log?: Logger;
+}
+
+export interface RunningAgent {
+  services: ServiceTable;
+  events: EventBus;
+  apiUrl: string;
+  reload(): Promise<{ ok: boolean; errors: string[] }>;
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
+  const log = o.log ?? pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+  fs.mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+
+  const fileConfig = o.configFile ? loadConfigFile(o.configFile) : null;
+  if (fileConfig && !fileConfig.ok) throw new ConfigError(o.configFile!, fileConfig.errors);
+  const persisted = readPersisted(o.stateDir);
+  if (persisted && "error" in persisted) throw new ConfigError("persisted state", [persisted.error]);
+  let configDigest: string | null = fileConfig?.digest ?? persisted?.configDigest ?? null;
+  const desired: AgentConfig = chooseDesired(fileConfig?.ok ? fileConfig : null, persisted) ?? emptyConfig();
+
+  const events = new EventBus();
+  const services = new ServiceTable({
+    log,
+    events,
+    onChange: (config) => writePersisted(o.stateDir, { configDigest, config }),
+  });
+  events.on("config.applied", (e) => log.info(e, "config applied"));
+  events.on("adminState.changed", (e) => log.info(e, "admin state changed"));
+
+  const started = await services.replace(desired, "start");
+  if (!started.ok) throw new ConfigError("start", started.errors);
+  writePersisted(o.stateDir, { configDigest, config: services.config });
+
+  const listen = parseEndpoint(o.apiListen ?? desired.api.listen);
+  if ("error" in listen) throw new ConfigError("--api-listen", [listen.error]);
+  const token = loadOrCreateToken(o.stateDir);
+  const tls = await loadOrCreateTls(o.stateDir, desired.api.tls, [listen.host]);
+  const startedAt = Date.now();
+  const info = (): AgentInfo => ({
+    version: VERSION,
+    pid: process.pid,
+    startedAt,
+    now: Date.now(),
+    ...(o.configFile ? { configPath: path.resolve(o.configFile) } : {}),
+  });
+  const control = await startControlServer({ host: listen.host, port: listen.port, cert: tls.cert, key: tls.key, token, services, info, log });
+  const descriptor: ApiDescriptor = { url: control.url, certFile: path.resolve(tls.certFile), pid: process.pid };
+  writeFileAtomic(path.join(o.stateDir, "api.json"), `${JSON.stringify(descriptor, null, 2)}\n`, 0o644);
+  log.info({ api: control.url, stateDir: o.stateDir, services: services.services.size }, "director agent started");
+
+  const tick = setInterval(() => services.tick(), 1000);
+  const estimate = setInterval(() => services.estimate(), ESTIMATOR_TICK_MS);
+
+  const reload = async (): Promise<{ ok: boolean; errors: string[] }> => {
+    if (!o.configFile) return { ok: true, errors: [] };
+    const next = loadConfigFile(o.configFile);
+    if (!next.ok) {
+      log.error({ file: o.configFile, errors: next.errors }, "reload rejected: configuration invalid, running state kept");
+      return { ok: false, errors: next.errors };
+    }
+    if (next.digest === configDigest) {
+      log.info({ file: o.configFile }, "reload: configuration file unchanged");
+      return { ok: true, errors: [] };
+    }
+    const desiredNext = chooseDesired(next, { configDigest, config: services.config })!;
+    const prevDigest = configDigest;
+    configDigest = next.digest;
+    const r = await services.replace(desiredNext, "reload");
+    if (!r.ok) {
+      configDigest = prevDigest;
+      log.error({ file: o.configFile, errors: r.errors }, "reload rejected, running state kept");
+      return { ok: false, errors: r.errors };
+    }
+    writePersisted(o.stateDir, { configDigest, config: services.config });
+    return { ok: true, errors: [] };
+  };
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      const grace = services.config.shutdownGraceSeconds;
+      await services.stopAccepting();
+      log.info({ reason, live: services.liveConnections(), graceSeconds: grace }, "shutting down: no longer accepting");
+      const deadline = Date.now() + grace * 1000;
+      await new Promise<void>((resolve) => {
+        const check = () => {
+          if (services.liveConnections() === 0 || Date.now() >= deadline) return resolve();
+          setTimeout(check, 50);
+        };
+        check();
+      });
+      if (services.liveConnections() > 0) {
+        log.warn({ live: services.liveConnections() }, "grace period over: closing remaining connections");
+        services.closeEverything("shutdown");
+      }
+      clearInterval(tick);
+      clearInterval(estimate);
+      await control.close();
+      fs.rmSync(path.join(o.stateDir, "api.json"), { force: true });
+      log.info("stopped");
+    })();
+    return stopping;
+  };
+
+  return { services, events, apiUrl: control.url, reload, shutdown };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly where: string,
+    readonly errors: string[],
+  ) {
+    super(`${where}: ${errors.join("; ")}`);
+  }
+}

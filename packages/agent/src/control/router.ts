@@ -1,0 +1,78 @@
+/**
+ * The agent's control API (HTTPS + bearer token). Minimal here: read the service table and connections,
+ * apply batches of changes, zero counters. Every input is a strict zod schema from @director/model.
+ */
+import { OpBatch, ServiceKey, serviceKey } from "@director/model";
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { ConnectionTable } from "../conn/connection.js";
+import { TemplateTable } from "../conn/persistence.js";
+import { authed, router } from "./trpc.js";
+
+const ConnectionQuery = z
+  .strictObject({
+    service: ServiceKey.optional(),
+    realServer: z.string().max(64).optional(),
+    client: z.string().max(64).optional(),
+    templates: z.boolean().default(true),
+    limit: z.number().int().min(1).max(1_000_000).default(100_000),
+  })
+  .default({ templates: true, limit: 100_000 });
+
+export const appRouter = router({
+  info: authed.query(({ ctx }) => ctx.info()),
+
+  service: router({
+    list: authed.input(z.strictObject({ key: ServiceKey.optional() }).default({})).query(({ ctx, input }) => {
+      const now = ctx.services.now();
+      const want = input.key ? serviceKey(input.key) : undefined;
+      return [...ctx.services.services.values()].filter((vs) => !want || vs.key === want).map((vs) => vs.status(now));
+    }),
+  }),
+
+  connection: router({
+    list: authed.input(ConnectionQuery).query(({ ctx, input }) => {
+      const now = ctx.services.now();
+      const want = input.service ? serviceKey(input.service) : undefined;
+      const tcp = ctx.services.config.timeouts.tcp;
+      const out = [];
+      if (input.templates) {
+        for (const t of ctx.services.templates.entries()) {
+          if (out.length >= input.limit) break;
+          if (want && t.service.key !== want) continue;
+          if (input.realServer && t.realServer.address !== input.realServer) continue;
+          if (input.client && !t.client.startsWith(input.client)) continue;
+          out.push(TemplateTable.entry(t, now));
+        }
+      }
+      for (const c of ctx.services.table.entries()) {
+        if (out.length >= input.limit) break;
+        if (want && c.service.key !== want) continue;
+        if (input.realServer && c.realServer.address !== input.realServer) continue;
+        if (input.client && c.clientHost !== input.client) continue;
+        out.push(ConnectionTable.entry(c, now, tcp));
+      }
+      return out;
+    }),
+  }),
+
+  config: router({
+    get: authed.query(({ ctx }) => ctx.services.config),
+    change: authed.input(z.strictObject({ ops: OpBatch })).mutation(async ({ ctx, input }) => {
+      const r = await ctx.services.change(input.ops);
+      if (!r.ok) throw new TRPCError({ code: "BAD_REQUEST", message: r.errors.join("; "), cause: Object.assign(new Error("rejected"), { errors: r.errors }) });
+      return { summary: r.summary };
+    }),
+  }),
+
+  stats: router({
+    zero: authed.input(z.strictObject({ key: ServiceKey.optional() }).default({})).mutation(({ ctx, input }) => {
+      if (input.key && !ctx.services.services.has(serviceKey(input.key)))
+        throw new TRPCError({ code: "NOT_FOUND", message: `no such virtual service ${serviceKey(input.key)}` });
+      ctx.services.zero(input.key ? serviceKey(input.key) : undefined);
+      return { ok: true };
+    }),
+  }),
+});
+
+export type AppRouter = typeof appRouter;

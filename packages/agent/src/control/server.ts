@@ -1,0 +1,62 @@
+/**
+ * The control API server: HTTPS only, tRPC over the node adapter, bearer token checked in the context.
+ * Request bodies are capped; the server listens on the management address (loopback by default).
+ */
+import https from "node:https";
+import type { AgentInfo } from "@director/model";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import type { Logger } from "pino";
+import type { ServiceTable } from "../state/service-table.js";
+import { tokenMatches } from "./auth.js";
+import { appRouter } from "./router.js";
+
+export interface ControlServerOptions {
+  host: string;
+  port: number;
+  cert: string;
+  key: string;
+  token: string;
+  services: ServiceTable;
+  info: () => AgentInfo;
+  log: Logger;
+}
+
+export async function startControlServer(o: ControlServerOptions): Promise<{ server: https.Server; url: string; close: () => Promise<void> }> {
+  const handler = createHTTPHandler({
+    router: appRouter,
+    basePath: "/trpc/",
+    maxBodySize: 8 * 1024 * 1024,
+    createContext: ({ req }) => ({ authorized: tokenMatches(o.token, req.headers.authorization), services: o.services, info: o.info }),
+    onError: ({ error, path }) => {
+      if (error.code === "INTERNAL_SERVER_ERROR") o.log.error({ err: error, path }, "control API error");
+    },
+  });
+  const server = https.createServer({ cert: o.cert, key: o.key, minVersion: "TLSv1.2" }, (req, res) => {
+    if (!req.url?.startsWith("/trpc/")) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
+    handler(req, res);
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: o.host, port: o.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : o.port;
+  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  return {
+    server,
+    url: `https://${host}:${port}/trpc`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

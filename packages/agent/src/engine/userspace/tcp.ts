@@ -1,0 +1,130 @@
+/**
+ * TCP in user space: a full proxy (masquerading). For each accepted client socket:
+ *   schedule (template or scheduler) → bind in the connection table → connect to the real server →
+ *   [PROXY header] → pipe both ways with half-close → release on close.
+ * The client socket is accepted paused, so nothing is read before the real server answers.
+ * A client whose connection cannot be scheduled (no eligible real server) gets a TCP reset; so does one whose
+ * real server refuses. Idle timeout: `tcp` from `--set` while established, `tcpfin` once either side sent FIN.
+ */
+import net from "node:net";
+import { Connection, type ConnHandle } from "../../conn/connection.js";
+import { schedule } from "../../conn/schedule.js";
+import type { VirtualService } from "../../state/virtual-service.js";
+import type { EngineContext } from "../types.js";
+import { proxyV1, proxyV2 } from "./proxy-protocol.js";
+
+export class TcpListener {
+  private readonly server: net.Server;
+
+  constructor(
+    private readonly vs: VirtualService,
+    private readonly ctx: EngineContext,
+  ) {
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.accept(s));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(new Error(`cannot listen on tcp ${this.vs.address}: ${e.message}`));
+      this.server.once("error", onError);
+      this.server.listen({ host: this.vs.host, port: this.vs.port, backlog: 4096 }, () => {
+        this.server.off("error", onError);
+        this.server.on("error", (e) => this.ctx.log.error({ err: e, service: this.vs.key }, "listener error"));
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting. Resolves at once: server.close()'s callback would wait for every connection to end. */
+  close(): Promise<void> {
+    if (this.server.listening) this.server.close();
+    return Promise.resolve();
+  }
+
+  private accept(client: net.Socket): void {
+    const vs = this.vs;
+    const ctx = this.ctx;
+    const clientHost = unmapV4(client.remoteAddress ?? "");
+    const clientPort = client.remotePort ?? 0;
+    client.on("error", () => {});
+    const decision = schedule(
+      vs,
+      { protocol: "tcp", family: vs.family, clientHost, clientPort, vHost: vs.host, vPort: vs.port },
+      ctx.templates,
+    );
+    if (!decision) {
+      client.resetAndDestroy();
+      return;
+    }
+    const rs = decision.realServer;
+    const now = ctx.now();
+    const conn = new Connection("tcp", clientHost, clientPort, vs, rs, now, decision.template);
+    conn.expiresAt = now + 5000;
+    const upstream = net.connect({ host: rs.host, port: rs.port, allowHalfOpen: true, noDelay: true });
+    let closed = 0;
+    let established = false;
+    const handle: ConnHandle = {
+      destroy: () => {
+        client.destroy();
+        upstream.destroy();
+      },
+      bytes: () => ({ inBytes: client.bytesRead, outBytes: upstream.bytesRead }),
+    };
+    conn.handle = handle;
+    ctx.table.bind(conn);
+
+    const onClose = () => {
+      if (++closed === 2) ctx.table.release(conn);
+    };
+    const onEnd = () => {
+      if (conn.state === "ESTABLISHED") {
+        ctx.table.setState(conn, "FIN_WAIT");
+        const fin = ctx.timeouts().tcpFin;
+        conn.expiresAt = ctx.now() + fin * 1000;
+        client.setTimeout(fin * 1000);
+      }
+    };
+    client.on("close", onClose);
+    upstream.on("close", onClose);
+    client.on("end", onEnd);
+    upstream.on("end", onEnd);
+    client.on("timeout", () => handle.destroy("idle timeout"));
+    upstream.on("error", (e) => {
+      if (!established) {
+        ctx.onConnectFailed?.(vs, rs, e.message);
+        client.resetAndDestroy();
+      } else client.destroy();
+    });
+    client.on("error", () => upstream.destroy());
+    upstream.on("connect", () => {
+      established = true;
+      if (client.destroyed) {
+        upstream.destroy();
+        return;
+      }
+      if (vs.spec.proxyProtocol !== "none") {
+        const a = {
+          family: vs.family,
+          protocol: "tcp" as const,
+          srcHost: clientHost,
+          srcPort: clientPort,
+          dstHost: vs.host,
+          dstPort: vs.port,
+        };
+        upstream.write(vs.spec.proxyProtocol === "v1" ? proxyV1(a) : proxyV2(a));
+      }
+      ctx.table.setState(conn, "ESTABLISHED");
+      const tcp = ctx.timeouts().tcp;
+      conn.expiresAt = ctx.now() + tcp * 1000;
+      client.setTimeout(tcp * 1000);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+  }
+}
+
+/** "::ffff:10.0.0.1" → "10.0.0.1" (a dual-stack listener reports IPv4 clients mapped). */
+export function unmapV4(host: string): string {
+  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
+}

@@ -1,0 +1,317 @@
+/**
+ * The service table: the running virtual services and real servers, reconciled to a desired configuration
+ * as a diff (only real changes reach the engine: an unchanged listener and its connections are untouched).
+ *
+ * Order of a reconcile, so that a failure changes nothing:
+ *   1. every new service the engine refuses (DR/TUN on the userspace engine…) → error, nothing applied;
+ *   2. new listeners are opened; if one cannot bind, the ones just opened are closed → error, nothing applied;
+ *   3. the rest cannot fail: services edited, real servers added/edited/removed, admin states, timeouts;
+ *   4. removed services stop listening.
+ *
+ * Admin state semantics (see real-server.ts): draining = weight 0; maintenance = unavailable, with an optional
+ * deadline at which remaining connections are closed; a drain may move to maintenance by itself when its
+ * real server has no live connection left (thenMaintenance) or at a deadline.
+ * Removing a real server follows expire_nodest_conn: off (default) lets its connections finish, on closes them.
+ */
+import type { AgentConfig, Op, RealServerSpec, VirtualServiceSpec } from "@director/model";
+import { serviceKey } from "@director/model";
+import type { Logger } from "pino";
+import { ConnectionTable } from "../conn/connection.js";
+import { TemplateTable } from "../conn/persistence.js";
+import type { Engine, EngineContext } from "../engine/types.js";
+import { UserspaceEngine } from "../engine/userspace/index.js";
+import type { EventBus } from "../telemetry/events.js";
+import { applyOps, setAdminState } from "./apply-ops.js";
+import type { RealServer } from "./real-server.js";
+import { VirtualService } from "./virtual-service.js";
+
+export interface ServiceTableOptions {
+  log: Logger;
+  events: EventBus;
+  now?: () => number;
+  random?: () => number;
+  /** Called after every successful change with the new desired configuration (persist it). */
+  onChange?: (config: AgentConfig) => void;
+}
+
+export type ChangeResult = { ok: true; summary: string[] } | { ok: false; errors: string[] };
+
+export class ServiceTable {
+  config: AgentConfig;
+  readonly services = new Map<string, VirtualService>();
+  readonly table: ConnectionTable;
+  readonly templates: TemplateTable;
+  readonly engine: UserspaceEngine;
+  readonly now: () => number;
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private readonly events: EventBus;
+  /** Serialises changes: one reconcile at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: ServiceTableOptions) {
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.log = opts.log;
+    this.events = opts.events;
+    this.config = emptyConfig();
+    this.table = new ConnectionTable({
+      now: this.now,
+      lingerSeconds: () => this.config.timeouts.tcpFin,
+      onIdle: (rs) => this.onIdle(rs),
+    });
+    this.templates = new TemplateTable(this.now, () => this.config.sysctl.expireQuiescentTemplate);
+    const ctx: EngineContext = {
+      table: this.table,
+      templates: this.templates,
+      now: this.now,
+      timeouts: () => this.config.timeouts,
+      log: this.log,
+      onConnectFailed: (vs, rs, error) => this.log.warn({ service: vs.key, realServer: rs.address, error }, "real server connect failed"),
+    };
+    this.engine = new UserspaceEngine(ctx);
+  }
+
+  private engineFor(_spec: VirtualServiceSpec): Engine {
+    return this.engine;
+  }
+
+  /** Applies a batch of changes atomically. */
+  change(ops: readonly Op[], source: "api" | "agent" = "api"): Promise<ChangeResult> {
+    return this.serialise(async () => {
+      const r = applyOps(this.config, ops, this.now());
+      if (!r.ok) return r;
+      const applied = await this.reconcile(r.config);
+      if (!applied.ok) return applied;
+      this.events.emit("config.applied", { source, ops: ops.length, summary: r.summary });
+      return { ok: true as const, summary: r.summary };
+    });
+  }
+
+  /** Replaces the desired configuration (start, SIGHUP reload, restore). */
+  replace(config: AgentConfig, source: "start" | "reload"): Promise<ChangeResult> {
+    return this.serialise(async () => {
+      const applied = await this.reconcile(config);
+      if (!applied.ok) return applied;
+      this.events.emit("config.applied", { source, ops: 0, summary: applied.summary });
+      return applied;
+    });
+  }
+
+  private serialise<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => {});
+    return p;
+  }
+
+  private async reconcile(next: AgentConfig): Promise<ChangeResult> {
+    const summary: string[] = [];
+    // 1. refusals
+    const errors: string[] = [];
+    for (const spec of next.virtualServices) {
+      const why = this.engineFor(spec).refuse(spec);
+      if (why) errors.push(`${serviceKey(spec)}: ${why}`);
+    }
+    if (errors.length) return { ok: false, errors };
+
+    // 2. new listeners (the only step that can fail)
+    const wanted = new Map(next.virtualServices.map((s) => [serviceKey(s), s]));
+    const opened: VirtualService[] = [];
+    for (const [key, spec] of wanted) {
+      if (this.services.has(key)) continue;
+      const vs = new VirtualService(spec, { now: this.now, random: this.random });
+      try {
+        await this.engineFor(spec).open(vs);
+        opened.push(vs);
+      } catch (e) {
+        for (const o of opened) await this.engineFor(o.toSpec()).close(o);
+        return { ok: false, errors: [(e as Error).message] };
+      }
+    }
+
+    // 3. the rest cannot fail
+    const prev = this.config;
+    this.config = next;
+    for (const vs of opened) {
+      this.services.set(vs.key, vs);
+      for (const rs of vs.realServers) this.watchAdminState(vs, rs, undefined);
+      summary.push(`listening on ${vs.key}`);
+    }
+    for (const [key, spec] of wanted) {
+      const vs = this.services.get(key)!;
+      if (!opened.includes(vs)) this.reconcileService(vs, spec, summary);
+    }
+    // 4. removed services
+    for (const [key, vs] of [...this.services]) {
+      if (wanted.has(key)) continue;
+      this.services.delete(key);
+      await this.engineFor(vs.toSpec()).close(vs);
+      this.templates.removeWhere((t) => t.service === vs);
+      for (const rs of vs.realServers) {
+        rs.removed = true;
+        rs.refresh();
+        if (next.sysctl.expireNodestConn) this.closeConnections(vs, rs, "service deleted (expire_nodest_conn)");
+      }
+      this.table.forgetService(vs);
+      summary.push(`stopped ${key}`);
+    }
+    if (prev !== next) this.opts.onChange?.(next);
+    return { ok: true, summary };
+  }
+
+  private reconcileService(vs: VirtualService, spec: VirtualServiceSpec, summary: string[]): void {
+    const { realServers, ...fields } = spec;
+    const old = vs.spec;
+    vs.spec = fields;
+    if (old.scheduler !== fields.scheduler || old.schedulerFlags.join() !== fields.schedulerFlags.join()) {
+      vs.scheduler.done();
+      vs.scheduler = vs.makeScheduler();
+      summary.push(`${vs.key}: scheduler ${fields.scheduler}`);
+    }
+    if (old.persistence && !fields.persistence) this.templates.removeWhere((t) => t.service === vs);
+
+    const wanted = new Map(realServers.map((r) => [r.address, r]));
+    for (const rs of [...vs.realServers]) {
+      if (wanted.has(rs.address)) continue;
+      vs.removeRealServer(rs);
+      this.templates.removeWhere((t) => t.realServer === rs);
+      if (this.config.sysctl.expireNodestConn) this.closeConnections(vs, rs, "real server removed (expire_nodest_conn)");
+      summary.push(`${vs.key}: removed ${rs.address}`);
+    }
+    let listChanged = false;
+    const ordered: RealServer[] = [];
+    for (const rsSpec of realServers) {
+      let rs = vs.byAddress.get(rsSpec.address);
+      if (!rs) {
+        rs = vs.addRealServer(rsSpec, false);
+        listChanged = true;
+        this.watchAdminState(vs, rs, undefined);
+        summary.push(`${vs.key}: added ${rs.address}`);
+      } else if (!sameSpec(rs.spec, rsSpec)) {
+        const before = rs.spec;
+        rs.spec = rsSpec;
+        // __ip_vs_update_dest: a raised (or removed) upper threshold clears the overload flag.
+        if (!rsSpec.upperThreshold || rsSpec.upperThreshold > rs.activeConns + rs.inactiveConns) rs.overloaded = false;
+        if (rs.refresh()) listChanged = true;
+        this.watchAdminState(vs, rs, before);
+      }
+      ordered.push(rs);
+    }
+    if (ordered.some((r, i) => vs.realServers[i] !== r) || ordered.length !== vs.realServers.length) {
+      vs.realServers = ordered;
+      ordered.forEach((r, i) => {
+        r.index = i;
+      });
+      listChanged = true;
+    }
+    // Weights may have changed without availability (refresh() reports both).
+    if (listChanged) vs.schedulerUpdate();
+  }
+
+  /** Reacts to an admin state change: events, immediate idle check, deadlines are checked by tick(). */
+  private watchAdminState(vs: VirtualService, rs: RealServer, before: RealServerSpec | undefined): void {
+    const from = before?.adminState ?? "active";
+    const to = rs.spec.adminState;
+    if (before && from === to && before.adminSince === rs.spec.adminSince) return;
+    if (!before && to === "active") return;
+    rs.adminSince = rs.spec.adminSince ?? this.now();
+    if (from !== to) this.events.emit("adminState.changed", { service: vs.key, realServer: rs.address, from, to, reason: "requested" });
+    if (to === "draining" && rs.spec.drain?.thenMaintenance && rs.live.size === 0) this.toMaintenance(vs, rs, "drained: no connections left");
+    if (to === "maintenance" && rs.spec.maintenanceDeadlineSeconds === 0) this.closeConnections(vs, rs, "maintenance deadline");
+  }
+
+  private onIdle(rs: RealServer): void {
+    if (rs.removed || rs.spec.adminState !== "draining" || !rs.spec.drain?.thenMaintenance) return;
+    const vs = this.serviceOf(rs);
+    if (vs) this.toMaintenance(vs, rs, "drained: no connections left");
+  }
+
+  private toMaintenance(vs: VirtualService, rs: RealServer, reason: string): void {
+    this.log.info({ service: vs.key, realServer: rs.address, reason }, "drain complete, entering maintenance");
+    void this.change([{ op: "realServer.setAdminState", key: { protocol: vs.spec.protocol, address: vs.address }, address: rs.address, state: "maintenance" }], "agent");
+  }
+
+  closeConnections(vs: VirtualService, rs: RealServer, reason: string): void {
+    const count = this.table.closeAll(rs, reason);
+    if (count > 0) {
+      this.events.emit("connections.closed", { service: vs.key, realServer: rs.address, count, reason });
+      this.log.info({ service: vs.key, realServer: rs.address, count, reason }, "closed connections");
+    }
+  }
+
+  private serviceOf(rs: RealServer): VirtualService | undefined {
+    for (const vs of this.services.values()) if (vs.byAddress.get(rs.address) === rs) return vs;
+    return undefined;
+  }
+
+  /** Housekeeping, once a second: expiries and admin deadlines. */
+  tick(): void {
+    const now = this.now();
+    this.table.expire(now);
+    this.templates.expire(now);
+    this.engine.expire(now);
+    for (const vs of this.services.values()) {
+      for (const rs of vs.realServers) {
+        const s = rs.spec;
+        if (s.adminState === "draining" && s.drain?.deadlineSeconds !== undefined && now >= rs.adminSince + s.drain.deadlineSeconds * 1000) {
+          this.toMaintenance(vs, rs, "drain deadline reached");
+        } else if (
+          s.adminState === "maintenance" &&
+          s.maintenanceDeadlineSeconds !== undefined &&
+          rs.live.size > 0 &&
+          now >= rs.adminSince + s.maintenanceDeadlineSeconds * 1000
+        ) {
+          this.closeConnections(vs, rs, "maintenance deadline");
+        }
+      }
+    }
+  }
+
+  /** The estimator, every 2 s. */
+  estimate(): void {
+    this.table.accountAll();
+    for (const vs of this.services.values()) {
+      vs.counters.tick();
+      for (const rs of vs.realServers) rs.counters.tick();
+    }
+  }
+
+  /** ipvsadm -Z. */
+  zero(key?: string): void {
+    this.table.accountAll();
+    for (const vs of this.services.values()) {
+      if (key && vs.key !== key) continue;
+      vs.counters.zero();
+      for (const rs of vs.realServers) rs.counters.zero();
+    }
+  }
+
+  /** Stops accepting new connections; existing ones continue. */
+  async stopAccepting(): Promise<void> {
+    await this.engine.closeAll();
+  }
+
+  liveConnections(): number {
+    return this.table.live.size;
+  }
+
+  closeEverything(reason: string): void {
+    for (const vs of this.services.values()) for (const rs of vs.realServers) this.closeConnections(vs, rs, reason);
+  }
+}
+
+export function emptyConfig(): AgentConfig {
+  return {
+    api: { listen: "127.0.0.1:9443" },
+    timeouts: { tcp: 900, tcpFin: 120, udp: 300 },
+    sysctl: { expireNodestConn: false, expireQuiescentTemplate: false },
+    shutdownGraceSeconds: 30,
+    virtualServices: [],
+  };
+}
+
+function sameSpec(a: RealServerSpec, b: RealServerSpec): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export { setAdminState };

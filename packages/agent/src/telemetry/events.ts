@@ -1,0 +1,28 @@
+/**
+ * The agent's event bus. Events are named in the past tense and carry what a console or a log reader needs;
+ * the control plane streams them (telemetry issue), the log records them.
+ */
+import { EventEmitter } from "node:events";
+import type { AdminState } from "@director/model";
+
+export interface AgentEvents {
+  "config.applied": { source: "api" | "reload" | "start" | "agent"; ops: number; summary: string[] };
+  "adminState.changed": { service: string; realServer: string; from: AdminState; to: AdminState; reason: string };
+  "connections.closed": { service: string; realServer: string; count: number; reason: string };
+}
+
+export type AgentEventName = keyof AgentEvents;
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+  constructor() {
+    this.emitter.setMaxListeners(1000);
+  }
+  emit<K extends AgentEventName>(name: K, payload: AgentEvents[K]): void {
+    this.emitter.emit(name, payload);
+  }
+  on<K extends AgentEventName>(name: K, fn: (payload: AgentEvents[K]) => void): () => void {
+    this.emitter.on(name, fn);
+    return () => this.emitter.off(name, fn);
+  }
+}

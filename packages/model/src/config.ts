@@ -1,0 +1,188 @@
+/**
+ * The declarative configuration: what the administrator wants. YAML on disk, JSON over the API, one zod schema.
+ *
+ * Words and defaults are IPVS's (ipvsadm(8), net/netfilter/ipvs/ip_vs_ctl.c):
+ *  - scheduler default `wlc`, persistence timeout default 300 s, persistence netmask default /32 (/128 for IPv6);
+ *  - weight 0..65535, default 1; weight 0 = quiesced (no new connections, existing ones continue);
+ *  - upper/lower connection thresholds (-x/-y), 0 = no limit;
+ *  - timeouts (`ipvsadm --set tcp tcpfin udp`): 900 s, 120 s, 300 s;
+ *  - sysctls expire_nodest_conn and expire_quiescent_template, default off.
+ * Every object is strict: an unknown key is an error, never silently ignored.
+ */
+import { z } from "zod";
+import { canonicalEndpoint, EndpointString, parseEndpoint } from "./endpoint.js";
+
+export const SCHEDULER_NAMES = [
+  "rr",
+  "wrr",
+  "lc",
+  "wlc",
+  "sed",
+  "nq",
+  "lblc",
+  "lblcr",
+  "dh",
+  "sh",
+  "mh",
+  "fo",
+  "ovf",
+  "twos",
+] as const;
+export const SchedulerName = z.enum(SCHEDULER_NAMES);
+export type SchedulerName = z.infer<typeof SchedulerName>;
+
+/** ipvsadm -b: sh-fallback, sh-port, mh-fallback, mh-port (flag-1..3 are their raw aliases). */
+export const SCHEDULER_FLAGS = ["sh-fallback", "sh-port", "mh-fallback", "mh-port"] as const;
+export const SchedulerFlag = z.enum(SCHEDULER_FLAGS);
+export type SchedulerFlag = z.infer<typeof SchedulerFlag>;
+
+export const Protocol = z.enum(["tcp", "udp"]);
+export type Protocol = z.infer<typeof Protocol>;
+
+/** ipvsadm -m (masquerading = NAT), -g (gatewaying = direct routing), -i (ipip = tunnel). */
+export const ForwardMethod = z.enum(["nat", "dr", "tun"]);
+export type ForwardMethod = z.infer<typeof ForwardMethod>;
+
+export const AdminState = z.enum(["active", "draining", "maintenance"]);
+export type AdminState = z.infer<typeof AdminState>;
+
+export const EngineName = z.enum(["userspace", "kernel"]);
+export type EngineName = z.infer<typeof EngineName>;
+
+export const ProxyProtocol = z.enum(["none", "v1", "v2"]);
+export type ProxyProtocol = z.infer<typeof ProxyProtocol>;
+
+const Seconds = z.number().int().min(0).max(31 * 24 * 3600);
+
+/** Drain options: "drain, wait until idle, then maintenance". */
+export const DrainPlan = z.strictObject({
+  /** Move to maintenance by itself when no connection is left. */
+  thenMaintenance: z.boolean().default(false),
+  /** Seconds after the drain started at which it moves to maintenance even with connections left. */
+  deadlineSeconds: Seconds.optional(),
+});
+export type DrainPlan = z.infer<typeof DrainPlan>;
+
+export const RealServerSpec = z.strictObject({
+  address: EndpointString,
+  weight: z.number().int().min(0).max(65535).default(1),
+  forward: ForwardMethod.default("nat"),
+  /** -x: upper connection threshold (active + inactive); 0 = none. */
+  upperThreshold: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  /** -y: lower connection threshold; 0 = 3/4 of the upper, as the kernel does. */
+  lowerThreshold: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  adminState: AdminState.default("active"),
+  /** Only meaningful while draining. */
+  drain: DrainPlan.optional(),
+  /** Maintenance: close existing connections this many seconds after entering maintenance (absent = never). */
+  maintenanceDeadlineSeconds: Seconds.optional(),
+  /** Set by the agent: when the current drain or maintenance began (ms since the epoch), so deadlines survive a restart. */
+  adminSince: z.number().int().min(0).optional(),
+});
+export type RealServerSpec = z.infer<typeof RealServerSpec>;
+export type RealServerInput = z.input<typeof RealServerSpec>;
+
+export const Persistence = z.strictObject({
+  /** ipvsadm -p [timeout], default 300 s. */
+  timeout: z.number().int().min(1).max(31 * 24 * 3600).default(300),
+  /** ipvsadm -M: granularity of persistence, as a prefix length (32 = one client address). */
+  prefixLength: z.number().int().min(0).max(128).default(32),
+});
+export type Persistence = z.infer<typeof Persistence>;
+
+export const VirtualServiceSpec = z
+  .strictObject({
+    /** A label for people; the key is protocol + address. */
+    name: z.string().max(64).regex(/^[\w.@-]*$/, "name may hold letters, digits, . _ @ -").optional(),
+    protocol: Protocol.default("tcp"),
+    address: EndpointString,
+    scheduler: SchedulerName.default("wlc"),
+    schedulerFlags: z.array(SchedulerFlag).max(4).default([]),
+    persistence: Persistence.optional(),
+    /** -o: one-packet scheduling, UDP only. */
+    onePacket: z.boolean().default(false),
+    /** Send a PROXY protocol header to real servers so they see the client address. */
+    proxyProtocol: ProxyProtocol.default("none"),
+    engine: EngineName.default("userspace"),
+    realServers: z.array(RealServerSpec).max(10000).default([]),
+  })
+  .superRefine((vs, ctx) => {
+    if (vs.onePacket && vs.protocol !== "udp")
+      ctx.addIssue({ code: "custom", path: ["onePacket"], message: "one-packet scheduling (-o) is for UDP services only" });
+    const seen = new Set<string>();
+    vs.realServers.forEach((rs, i) => {
+      if (seen.has(rs.address))
+        ctx.addIssue({ code: "custom", path: ["realServers", i, "address"], message: `duplicate real server ${rs.address}` });
+      seen.add(rs.address);
+      if (rs.upperThreshold > 0 && rs.lowerThreshold > rs.upperThreshold)
+        ctx.addIssue({
+          code: "custom",
+          path: ["realServers", i, "lowerThreshold"],
+          message: `lower threshold ${rs.lowerThreshold} is above upper threshold ${rs.upperThreshold}`,
+        });
+      const vf = parseEndpoint(vs.address);
+      const rf = parseEndpoint(rs.address);
+      if (!("error" in vf) && !("error" in rf) && vf.family !== rf.family)
+        ctx.addIssue({ code: "custom", path: ["realServers", i, "address"], message: "real server and VIP must be the same address family" });
+    });
+    const len = vs.persistence?.prefixLength;
+    if (len !== undefined && len > 32 && !vs.address.startsWith("["))
+      ctx.addIssue({ code: "custom", path: ["persistence", "prefixLength"], message: "IPv4 persistence prefix length is at most 32" });
+  });
+export type VirtualServiceSpec = z.infer<typeof VirtualServiceSpec>;
+export type VirtualServiceInput = z.input<typeof VirtualServiceSpec>;
+
+/** ipvsadm --set tcp tcpfin udp (seconds). */
+export const Timeouts = z.strictObject({
+  tcp: z.number().int().min(1).max(31 * 24 * 3600).default(900),
+  tcpFin: z.number().int().min(1).max(31 * 24 * 3600).default(120),
+  udp: z.number().int().min(1).max(31 * 24 * 3600).default(300),
+});
+export type Timeouts = z.infer<typeof Timeouts>;
+
+/** The IPVS sysctls that change connection semantics (Documentation/networking/ipvs-sysctl.rst). */
+export const Sysctl = z.strictObject({
+  /** Close connections of a removed real server instead of letting them finish. */
+  expireNodestConn: z.boolean().default(false),
+  /** Persistence templates of a quiesced (weight 0 / draining) real server expire instead of being honoured. */
+  expireQuiescentTemplate: z.boolean().default(false),
+});
+export type Sysctl = z.infer<typeof Sysctl>;
+
+export const AgentConfig = z
+  .strictObject({
+    api: z
+      .strictObject({
+        listen: EndpointString.default("127.0.0.1:9443"),
+        tls: z.strictObject({ cert: z.string().min(1).max(4096), key: z.string().min(1).max(4096) }).optional(),
+      })
+      .default({ listen: "127.0.0.1:9443" }),
+    timeouts: Timeouts.default({ tcp: 900, tcpFin: 120, udp: 300 }),
+    sysctl: Sysctl.default({ expireNodestConn: false, expireQuiescentTemplate: false }),
+    /** SIGTERM: seconds to let connections finish before closing them. */
+    shutdownGraceSeconds: z.number().int().min(0).max(3600).default(30),
+    virtualServices: z.array(VirtualServiceSpec).max(10000).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.virtualServices.forEach((vs, i) => {
+      const key = serviceKey(vs);
+      if (seen.has(key)) ctx.addIssue({ code: "custom", path: ["virtualServices", i, "address"], message: `duplicate virtual service ${key}` });
+      seen.add(key);
+    });
+  });
+export type AgentConfig = z.infer<typeof AgentConfig>;
+export type AgentConfigInput = z.input<typeof AgentConfig>;
+
+/** A virtual service is named by protocol + VIP:port, as ipvsadm does (-t / -u). */
+export const ServiceKey = z.strictObject({ protocol: Protocol, address: EndpointString });
+export type ServiceKey = z.infer<typeof ServiceKey>;
+
+export function serviceKey(k: { protocol: Protocol; address: string }): string {
+  return `${k.protocol}/${canonicalEndpoint(k.address)}`;
+}
+
+/** Formats zod issues as "path: message" lines, for people. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`);
+}
