@@ -23,5 +23,5 @@ USER director
 EXPOSE 8080 9443
 # The control API answers 401 without a token: reachable and serving TLS is healthy.
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD node -e "require('https').get({host:'127.0.0.1',port:9443,path:'/trpc/info',rejectUnauthorized:false},r=>process.exit(r.statusCode===401?0:1)).on('error',()=>process.exit(1))"
-ENTRYPOINT ["node", "/app/packages/agent/bin/director-agent.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "/app/packages/agent/dist/director-agent.js"]
 CMD ["--config", "/etc/director/director.yaml", "--state-dir", "/var/lib/director", "--api-listen", "0.0.0.0:9443"]

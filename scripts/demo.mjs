@@ -47,7 +47,7 @@ const servers = [
   ["gamma", "127.0.0.1:18083"],
 ];
 for (const [name, addr] of servers) start(name, [path.join(dist, "demo-real-server.js"), addr, name]);
-start("agent", [path.join(dist, "director-agent.js"), "--config", path.join(root, "examples", "demo.yaml"), "--state-dir", stateDir]);
+start("agent", ["--max-semi-space-size=64", path.join(dist, "director-agent.js"), "--config", path.join(root, "examples", "demo.yaml"), "--state-dir", stateDir]);
 
 // Light traffic: a few requests a second through the VIP, so `vsadm -L -n --stats` shows counters moving.
 let traffic;

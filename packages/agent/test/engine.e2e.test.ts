@@ -223,6 +223,34 @@ describe("overload thresholds", () => {
   });
 });
 
+describe("idle timeouts", () => {
+  it("closes a connection idle for longer than the tcp timeout, not one that keeps moving bytes", async () => {
+    await agentWith("rr", [1, 1], { timeouts: { tcp: 2, tcpFin: 120, udp: 300 } });
+    const [idle, busy] = await holdN(2);
+    expect([idle, busy]).toEqual(["A", "B"]);
+    const started = Date.now();
+    const idleClosed = new Promise<number>((r) => held[0]!.socket.once("close", () => r(Date.now())));
+    // Keep the second connection busy (a request every 500 ms) until the idle one is gone.
+    let busyDone = false;
+    const keepBusy = (async () => {
+      while (!busyDone) {
+        expect(await held[1]!.again()).toBe("B");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    const closedAt = await idleClosed;
+    busyDone = true;
+    await keepBusy;
+    expect(closedAt - started).toBeGreaterThanOrEqual(1900);
+    expect(held[1]!.socket.destroyed).toBe(false);
+    const entries = await t!.client.connection.list.query({});
+    const live = entries.filter((e) => e.state === "ESTABLISHED");
+    expect(live).toHaveLength(1);
+    expect(live[0]!.real).toBe(rsAddr[1]);
+    expect(live[0]!.expiresIn).toBeLessThanOrEqual(2);
+  });
+});
+
 describe("bad input changes nothing", () => {
   it("rejects bad changes with a clear error and leaves the running config as it was", async () => {
     await agentWith("wrr", [1, 1]);

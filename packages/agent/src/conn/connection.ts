@@ -32,8 +32,12 @@ export class Connection {
   /** Bytes already added to the counters (the estimator samples live connections). */
   countedIn = 0;
   countedOut = 0;
-  /** ms: when the entry expires if nothing happens (listing only; the engine enforces idle timeouts). */
+  /** ms: when the entry expires (TIME_WAIT, UDP) — for live TCP it is activeAt + the state's timeout. */
   expiresAt: number;
+  /** ms: when bytes last moved (seen by the idle sweep). */
+  activeAt: number;
+  /** Bytes moved as of the last sweep. */
+  seenBytes = 0;
   handle: ConnHandle | undefined;
 
   constructor(
@@ -47,6 +51,7 @@ export class Connection {
   ) {
     this.state = protocol === "udp" ? "UDP" : "SYN_SENT";
     this.expiresAt = startedAt;
+    this.activeAt = startedAt;
   }
 }
 
@@ -159,6 +164,27 @@ export class ConnectionTable {
     }
   }
 
+  /**
+   * Idle timeouts for live TCP connections (ipvsadm --set tcp tcpfin): a connection whose byte counts did not
+   * move for the timeout of its state is closed. Run once a second; O(live connections).
+   */
+  sweepIdle(now: number, timeouts: { tcp: number; tcpFin: number }): number {
+    let closed = 0;
+    for (const c of this.live) {
+      if (c.protocol !== "tcp" || !c.handle) continue;
+      const b = c.handle.bytes();
+      const total = b.inBytes + b.outBytes;
+      if (total !== c.seenBytes) {
+        c.seenBytes = total;
+        c.activeAt = now;
+      } else if (now - c.activeAt >= idleTimeout(c.state, timeouts) * 1000) {
+        c.handle.destroy("idle timeout");
+        closed++;
+      }
+    }
+    return closed;
+  }
+
   /** Closes the live connections of one real server (maintenance deadline, expire_nodest_conn). */
   closeAll(rs: RealServer, reason: string): number {
     const conns = [...rs.live];
@@ -192,9 +218,9 @@ export class ConnectionTable {
     for (const q of this.lingering.values()) yield* q;
   }
 
-  static entry(c: Connection, now: number, tcpTimeout: number): ConnectionEntry {
+  static entry(c: Connection, now: number, timeouts: { tcp: number; tcpFin: number }): ConnectionEntry {
     const b = c.handle?.bytes() ?? { inBytes: c.countedIn, outBytes: c.countedOut };
-    const expiresAt = c.state === "TIME_WAIT" ? c.expiresAt : Math.max(c.expiresAt, now + (c.state === "ESTABLISHED" ? tcpTimeout * 1000 : 0));
+    const expiresAt = c.state === "TIME_WAIT" || c.state === "UDP" ? c.expiresAt : c.activeAt + idleTimeout(c.state, timeouts) * 1000;
     return {
       protocol: c.protocol,
       client: formatEndpoint({ host: c.clientHost, port: c.clientPort }),
@@ -208,4 +234,9 @@ export class ConnectionTable {
       startedAt: c.startedAt,
     };
   }
+}
+
+/** Seconds a TCP connection may stay idle in a state: `tcp` while established, `tcpfin` after a FIN, 5 s to connect. */
+function idleTimeout(state: ConnState, t: { tcp: number; tcpFin: number }): number {
+  return state === "ESTABLISHED" ? t.tcp : state === "SYN_SENT" ? 5 : t.tcpFin;
 }

@@ -34,7 +34,7 @@ export const appRouter = router({
     list: authed.input(ConnectionQuery).query(({ ctx, input }) => {
       const now = ctx.services.now();
       const want = input.service ? serviceKey(input.service) : undefined;
-      const tcp = ctx.services.config.timeouts.tcp;
+      const timeouts = ctx.services.config.timeouts;
       const out = [];
       if (input.templates) {
         for (const t of ctx.services.templates.entries()) {
@@ -50,7 +50,7 @@ export const appRouter = router({
         if (want && c.service.key !== want) continue;
         if (input.realServer && c.realServer.address !== input.realServer) continue;
         if (input.client && c.clientHost !== input.client) continue;
-        out.push(ConnectionTable.entry(c, now, tcp));
+        out.push(ConnectionTable.entry(c, now, timeouts));
       }
       return out;
     }),

@@ -65,19 +65,36 @@ describe("lblc", () => {
     expect(s.pick(v)).toBe(list[1]); // the entry was moved to B when A went away
   });
 
-  it("forgets addresses unused for 24 hours at the next full check (every 30 ticks of 60 s)", () => {
+  it("forgets addresses unused for 24 hours at the full checks, every 30 ticks of 60 s from creation", () => {
     const { clock, s } = setup([1, 1]);
-    s.pick(to("198.51.100.1"));
-    clock.set(CHECK_EXPIRE_INTERVAL_MS * COUNT_FOR_FULL_EXPIRATION - 1);
-    s.pick(to("198.51.100.2"));
-    expect(s.entries).toBe(2);
-    clock.set(DEFAULT_EXPIRATION_MS + 1);
+    const fullCheckEvery = CHECK_EXPIRE_INTERVAL_MS * COUNT_FOR_FULL_EXPIRATION;
+    s.pick(to("198.51.100.1")); // used at 0
+    clock.set(fullCheckEvery - 1);
+    s.pick(to("198.51.100.2")); // used at 29:59.999
+    clock.set(DEFAULT_EXPIRATION_MS - 1);
     s.expire();
-    expect(s.entries).toBe(2); // 24 h passed, but the next full check is at 24 h 30 min
-    clock.set(DEFAULT_EXPIRATION_MS + 30 * 60_000);
+    expect(s.entries).toBe(2); // the check at 23:30 finds nothing 24 h old
+    clock.set(DEFAULT_EXPIRATION_MS);
+    s.expire();
+    expect(s.entries).toBe(1); // the check at 24:00 drops the first
+    clock.set(DEFAULT_EXPIRATION_MS + fullCheckEvery - 1);
     s.expire();
     expect(s.entries).toBe(1);
-    clock.set(DEFAULT_EXPIRATION_MS + 60 * 60_000);
+    clock.set(DEFAULT_EXPIRATION_MS + fullCheckEvery);
+    s.expire();
+    expect(s.entries).toBe(0); // … and the one at 24:30 the second
+  });
+
+  it("keeps the full checks in phase across a long quiet spell", () => {
+    const { clock, s } = setup([1]);
+    s.pick(to("198.51.100.1"));
+    clock.set(10 * DEFAULT_EXPIRATION_MS - 1);
+    s.pick(to("198.51.100.2")); // replays only the last hour of ticks; the first entry is long gone
+    expect(s.entries).toBe(1);
+    clock.set(11 * DEFAULT_EXPIRATION_MS - 1);
+    s.expire();
+    expect(s.entries).toBe(1); // used at 240 h − 1 ms: the 264 h check is 1 ms too early
+    clock.set(11 * DEFAULT_EXPIRATION_MS);
     s.expire();
     expect(s.entries).toBe(0);
   });

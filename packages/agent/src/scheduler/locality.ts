@@ -11,11 +11,13 @@
  * Garbage collection is the kernel's 60-second timer, run against the injected clock: each tick either does a
  * full check every 30th tick (drop entries unused for `expiration`, 24 h by default as the lblc_expiration and
  * lblcr_expiration sysctls) or, when the table holds more than 16,384 entries, drops entries unused for 6
- * minutes, at most (entries − 16,384) × 4/3 and at most 8,192 of them. Ticks that fell due are run lazily at the
- * start of pick() and by expire(); after a long quiet spell only the last 60 are replayed (each later full check
- * drops a superset of what an earlier one would have, as nothing is used meanwhile). The kernel sweeps its 1,024
- * hash buckets from a rover; we sweep entries in insertion order, which only matters for which stale entries a
- * size-limited sweep reaches first.
+ * minutes, at most (entries − 16,384) × 4/3 and at most 8,192 of them. Full checks fall every 30 minutes after
+ * the service's scheduler was created, as the kernel's timer does. Ticks that fell due are run lazily at the start
+ * of pick() and by expire(); after a long quiet spell only the last 60 are replayed, with the counter advanced as
+ * the skipped ticks would have: nothing was used meanwhile, so a replayed full check drops everything a skipped
+ * one would have (exact while the table holds at most 16,384 entries; above that the skipped size-limited sweeps
+ * are approximated by the replayed ones). The kernel sweeps its 1,024 hash buckets from a rover; we sweep entries
+ * in insertion order, which only matters for which stale entries a size-limited sweep reaches first.
  */
 import { connOverhead, productLess } from "./load.js";
 import { WeightedLeastConnection } from "./wlc.js";
@@ -87,7 +89,12 @@ export abstract class Locality<E extends LocalityEntry> extends WeightedLeastCon
     const now = this.now();
     if (now < this.nextTick) return;
     const due = Math.floor((now - this.nextTick) / CHECK_EXPIRE_INTERVAL_MS) + 1;
-    if (due > MAX_REPLAYED_TICKS) this.nextTick += (due - MAX_REPLAYED_TICKS) * CHECK_EXPIRE_INTERVAL_MS;
+    if (due > MAX_REPLAYED_TICKS) {
+      // Skip the oldest ticks but keep the full checks in phase: the counter cycles 1..30 on each tick.
+      const skipped = due - MAX_REPLAYED_TICKS;
+      this.nextTick += skipped * CHECK_EXPIRE_INTERVAL_MS;
+      this.counter = ((this.counter - 1 + skipped) % COUNT_FOR_FULL_EXPIRATION) + 1;
+    }
     while (this.nextTick <= now) {
       this.tick(this.nextTick);
       this.nextTick += CHECK_EXPIRE_INTERVAL_MS;

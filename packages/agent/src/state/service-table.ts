@@ -248,6 +248,7 @@ export class ServiceTable {
   tick(): void {
     const now = this.now();
     this.table.expire(now);
+    this.table.sweepIdle(now, this.config.timeouts);
     this.templates.expire(now);
     this.engine.expire(now);
     for (const vs of this.services.values()) {

@@ -57,71 +57,64 @@ export class TcpListener {
       return;
     }
     const rs = decision.realServer;
-    const now = ctx.now();
-    const conn = new Connection("tcp", clientHost, clientPort, vs, rs, now, decision.template);
-    conn.expiresAt = now + 5000;
+    const conn = new Connection("tcp", clientHost, clientPort, vs, rs, ctx.now(), decision.template);
     const upstream = net.connect({ host: rs.host, port: rs.port, allowHalfOpen: true, noDelay: true });
-    let closed = 0;
-    let established = false;
-    const handle: ConnHandle = {
+    conn.handle = {
       destroy: () => {
         client.destroy();
         upstream.destroy();
       },
       bytes: () => ({ inBytes: client.bytesRead, outBytes: upstream.bytesRead }),
     };
-    conn.handle = handle;
     ctx.table.bind(conn);
 
+    let closed = 0;
     const onClose = () => {
       if (++closed === 2) ctx.table.release(conn);
     };
     const onEnd = () => {
-      if (conn.state === "ESTABLISHED") {
-        ctx.table.setState(conn, "FIN_WAIT");
-        const fin = ctx.timeouts().tcpFin;
-        conn.expiresAt = ctx.now() + fin * 1000;
-        client.setTimeout(fin * 1000);
-      }
+      if (conn.state === "ESTABLISHED") ctx.table.setState(conn, "FIN_WAIT");
     };
     client.on("close", onClose);
     upstream.on("close", onClose);
-    client.on("end", onEnd);
-    upstream.on("end", onEnd);
-    client.on("timeout", () => handle.destroy("idle timeout"));
     upstream.on("error", (e) => {
-      if (!established) {
+      if (conn.state === "SYN_SENT") {
         ctx.onConnectFailed?.(vs, rs, e.message);
         client.resetAndDestroy();
       } else client.destroy();
     });
     client.on("error", () => upstream.destroy());
-    upstream.on("connect", () => {
-      established = true;
+    upstream.once("connect", () => {
       if (client.destroyed) {
         upstream.destroy();
         return;
       }
       if (vs.spec.proxyProtocol !== "none") {
-        const a = {
-          family: vs.family,
-          protocol: "tcp" as const,
-          srcHost: clientHost,
-          srcPort: clientPort,
-          dstHost: vs.host,
-          dstPort: vs.port,
-        };
+        const a = { family: vs.family, protocol: "tcp" as const, srcHost: clientHost, srcPort: clientPort, dstHost: vs.host, dstPort: vs.port };
         upstream.write(vs.spec.proxyProtocol === "v1" ? proxyV1(a) : proxyV2(a));
       }
       ctx.table.setState(conn, "ESTABLISHED");
-      const tcp = ctx.timeouts().tcp;
-      conn.expiresAt = ctx.now() + tcp * 1000;
-      client.setTimeout(tcp * 1000);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      relay(client, upstream, onEnd);
+      relay(upstream, client, onEnd);
       client.resume();
     });
   }
+}
+
+/**
+ * Moves bytes one way with back-pressure: a write the kernel cannot take at once pauses the reading side
+ * until the writing side drains. FIN is passed on (half-close), as the kernel passes a FIN through.
+ * Idle timeouts are enforced by the connection table's sweep (no per-socket timers on the hot path).
+ */
+function relay(from: net.Socket, to: net.Socket, onEnd: () => void): void {
+  from.on("data", (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on("drain", () => from.resume());
+  from.on("end", () => {
+    onEnd();
+    to.end();
+  });
 }
 
 /** "::ffff:10.0.0.1" → "10.0.0.1" (a dual-stack listener reports IPv4 clients mapped). */

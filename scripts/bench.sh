@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# npm run bench: the engine against HAProxy and a direct connection (same run, ratios), the scheduler
+# micro-benchmark, and agent memory with ~10,000 idle connections. Installs nginx, haproxy and wrk when root.
+source "$(dirname "$0")/lib.sh"
+apt_ensure nginx nginx haproxy haproxy wrk wrk
+npm_ensure
+build
+say "schedulers: picks per second (every scheduler, 10 / 100 / 1,000 real servers)"
+node packages/agent/bench/run-scheduler-bench.mjs
+say "agent memory with idle connections"
+node packages/agent/bench/memory-bench.mjs
+say "engine vs HAProxy vs direct (wrk, loopback)"
+bash packages/agent/bench/engine-bench.sh
