@@ -7,6 +7,8 @@ npm_ensure
 build
 say "schedulers: picks per second (every scheduler, 10 / 100 / 1,000 real servers)"
 node packages/agent/bench/run-scheduler-bench.mjs
+say "health checks: 1,000 real servers, HTTP every second"
+node packages/agent/bench/run-health-bench.mjs
 say "agent memory with idle connections"
 node packages/agent/bench/memory-bench.mjs
 say "engine vs HAProxy vs direct (wrk, loopback)"

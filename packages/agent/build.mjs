@@ -10,6 +10,7 @@ await build({
   entryPoints: {
     "director-agent": "src/cli/director-agent.ts",
     vsadm: "src/cli/vsadm.ts",
+    "director-feedback": "src/cli/director-feedback.ts",
     "demo-real-server": "src/demo/real-server.ts",
   },
   outdir: "dist",

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { canonicalEndpoint, EndpointString, parseEndpoint } from "./endpoint.js";
+import { HealthCheck } from "./health.js";
 
 export const SCHEDULER_NAMES = [
   "rr",
@@ -76,6 +77,8 @@ export const RealServerSpec = z.strictObject({
   drain: DrainPlan.optional(),
   /** Maintenance: close existing connections this many seconds after entering maintenance (absent = never). */
   maintenanceDeadlineSeconds: Seconds.optional(),
+  /** A health check for this real server only (overrides the service's). */
+  healthCheck: HealthCheck.optional(),
   /** Set by the agent: when the current drain or maintenance began (ms since the epoch), so deadlines survive a restart. */
   adminSince: z.number().int().min(0).optional(),
 });
@@ -89,6 +92,42 @@ export const Persistence = z.strictObject({
   prefixLength: z.number().int().min(0).max(128).default(32),
 });
 export type Persistence = z.infer<typeof Persistence>;
+
+/**
+ * Dynamic feedback load balancing (LVS, "Dynamic Feedback Load Balancing Scheduling"): every `interval` seconds
+ * the director asks each real server's feedback agent (`director-feedback`) for its loads (each in [0, 1]),
+ * adds the response time it measured itself, and computes AGG = Σ R_k · LOAD_k (the coefficients R sum to 1).
+ * The weight moves by w += A · ∛(0.95 − AGG), bounded to [0, scale × configured weight]; a change smaller than
+ * `threshold` is skipped so weights do not jitter.
+ */
+export const Feedback = z
+  .strictObject({
+    port: z.number().int().min(1).max(65535).default(9800),
+    interval: z.number().min(0.2).max(3600).default(5),
+    coefficients: z
+      .strictObject({
+        cpu: z.number().min(0).max(1).default(0.1),
+        memory: z.number().min(0).max(1).default(0.3),
+        swap: z.number().min(0).max(1).default(0.1),
+        disk: z.number().min(0).max(1).default(0.1),
+        responseTime: z.number().min(0).max(1).default(0.4),
+      })
+      .default({ cpu: 0.1, memory: 0.3, swap: 0.1, disk: 0.1, responseTime: 0.4 }),
+    /** A: how fast weights move. */
+    adjust: z.number().min(0).max(1000).default(5),
+    /** SCALE: a weight never exceeds scale × the configured weight. */
+    scale: z.number().min(1).max(100).default(10),
+    /** Skip a change smaller than this (in weight units). */
+    threshold: z.number().min(0).max(65535).default(1),
+    /** The response time that counts as full load (LOAD = measured / reference, at most 1). */
+    responseTimeReferenceMs: z.number().min(1).max(60000).default(200),
+  })
+  .superRefine((f, ctx) => {
+    const c = f.coefficients;
+    const sum = c.cpu + c.memory + c.swap + c.disk + c.responseTime;
+    if (Math.abs(sum - 1) > 1e-6) ctx.addIssue({ code: "custom", path: ["coefficients"], message: `coefficients must sum to 1 (they sum to ${sum.toFixed(3)})` });
+  });
+export type Feedback = z.infer<typeof Feedback>;
 
 export const VirtualServiceSpec = z
   .strictObject({
@@ -104,6 +143,31 @@ export const VirtualServiceSpec = z
     /** Send a PROXY protocol header to real servers so they see the client address. */
     proxyProtocol: ProxyProtocol.default("none"),
     engine: EngineName.default("userspace"),
+    /** The health check of every real server that has none of its own; absent = no active checks. */
+    healthCheck: HealthCheck.optional(),
+    /**
+     * keepalived quorum: the service is up while the total weight of available real servers is at least
+     * minWeight; with hysteresis it goes down below minWeight − hysteresis and up again at minWeight + hysteresis.
+     */
+    quorum: z.strictObject({ minWeight: z.number().int().min(1).max(2 ** 31 - 1), hysteresis: z.number().int().min(0).max(2 ** 31 - 1).default(0) }).optional(),
+    /** Takes new connections while the service is below quorum (or has no available real server). */
+    sorryServer: EndpointString.optional(),
+    /** Slow start: after a real server recovers, its weight ramps from 0 to its configured weight over this many seconds. */
+    slowStartSeconds: z.number().int().min(0).max(3600).default(0),
+    /**
+     * Passive (in-band) health, Envoy-style outlier ejection: this many consecutive failed connections to a real
+     * server eject it for baseEjectionSeconds × n (n = times ejected), at most maxEjectionSeconds; never more than
+     * maxEjectionPercent of the pool, and never the last available real server.
+     */
+    feedback: Feedback.optional(),
+    passiveHealth: z
+      .strictObject({
+        consecutiveFailures: z.number().int().min(1).max(1000).default(5),
+        baseEjectionSeconds: z.number().int().min(1).max(3600).default(30),
+        maxEjectionSeconds: z.number().int().min(1).max(86400).default(300),
+        maxEjectionPercent: z.number().int().min(0).max(100).default(50),
+      })
+      .optional(),
     realServers: z.array(RealServerSpec).max(10000).default([]),
   })
   .superRefine((vs, ctx) => {
@@ -125,6 +189,8 @@ export const VirtualServiceSpec = z
       if (!("error" in vf) && !("error" in rf) && vf.family !== rf.family)
         ctx.addIssue({ code: "custom", path: ["realServers", i, "address"], message: "real server and VIP must be the same address family" });
     });
+    if (vs.sorryServer && vs.realServers.some((r) => r.address === vs.sorryServer))
+      ctx.addIssue({ code: "custom", path: ["sorryServer"], message: `sorry server ${vs.sorryServer} is also a real server of this service` });
     const len = vs.persistence?.prefixLength;
     if (len !== undefined && len > 32 && !vs.address.startsWith("["))
       ctx.addIssue({ code: "custom", path: ["persistence", "prefixLength"], message: "IPv4 persistence prefix length is at most 32" });

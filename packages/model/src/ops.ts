@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { AdminState, ForwardMethod, Persistence, ProxyProtocol, RealServerSpec, SchedulerFlag, SchedulerName, ServiceKey, Timeouts, VirtualServiceSpec } from "./config.js";
 import { EndpointString } from "./endpoint.js";
+import { HealthCheck } from "./health.js";
 
 const Seconds = z.number().int().min(0).max(31 * 24 * 3600);
 
@@ -16,6 +17,11 @@ export const ServicePatch = z.strictObject({
   persistence: Persistence.nullable().optional(),
   onePacket: z.boolean().optional(),
   proxyProtocol: ProxyProtocol.optional(),
+  /** null removes the service's health check. */
+  healthCheck: HealthCheck.nullable().optional(),
+  quorum: z.strictObject({ minWeight: z.number().int().min(1).max(2 ** 31 - 1), hysteresis: z.number().int().min(0).max(2 ** 31 - 1).default(0) }).nullable().optional(),
+  sorryServer: EndpointString.nullable().optional(),
+  slowStartSeconds: z.number().int().min(0).max(3600).optional(),
 });
 export type ServicePatch = z.infer<typeof ServicePatch>;
 
@@ -24,6 +30,8 @@ export const RealServerPatch = z.strictObject({
   forward: ForwardMethod.optional(),
   upperThreshold: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   lowerThreshold: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** null removes the real server's own health check (the service's applies again). */
+  healthCheck: HealthCheck.nullable().optional(),
 });
 export type RealServerPatch = z.infer<typeof RealServerPatch>;
 

@@ -22,6 +22,27 @@ export interface Rates {
   outBps: number;
 }
 
+/** The last health verdict of a real server (absent when it has no check). */
+export interface HealthStatus {
+  state: "up" | "down";
+  check: string;
+  /** Why, in words: "HTTP 503 from /healthz", "connect ECONNREFUSED", "timeout after 1000 ms". */
+  reason: string;
+  latencyMs: number;
+  /** ms since the epoch: last change of state, last check. */
+  since: number;
+  lastCheckAt: number;
+  /** Passes (while down) or failures (while up) counted towards rise/fall. */
+  streak: number;
+}
+
+export interface HealthResult {
+  at: number;
+  ok: boolean;
+  reason: string;
+  latencyMs: number;
+}
+
 export interface RealServerStatus {
   address: string;
   forward: ForwardMethod;
@@ -42,6 +63,13 @@ export interface RealServerStatus {
   persistConns: number;
   stats: Stats;
   rates: Rates;
+  health?: HealthStatus;
+  /** Ejected by passive health until this time (ms since the epoch). */
+  ejectedUntil?: number;
+  /** Slow start: the weight is ramping up until this time (ms since the epoch). */
+  slowStartUntil?: number;
+  /** Dynamic feedback: the last aggregate load and the weight it set. */
+  feedback?: { aggregateLoad: number; weight: number; at: number; loads: Record<string, number> };
 }
 
 export interface VirtualServiceStatus {
@@ -57,6 +85,11 @@ export interface VirtualServiceStatus {
   realServers: RealServerStatus[];
   stats: Stats;
   rates: Rates;
+  /** Quorum state (keepalived): false while the available weight is below quorum. */
+  quorumUp: boolean;
+  /** Total weight of available real servers (what quorum compares). */
+  availableWeight: number;
+  sorryServer?: RealServerStatus;
 }
 
 /** One entry of the connection table (`ipvsadm -Lc`). Persistence templates have state "NONE" and client port 0. */

@@ -87,7 +87,7 @@ export class ConnectionTable {
     if (conn.template) conn.template.nControl++;
     rs.live.add(conn);
     this.live.add(conn);
-    conn.service.scheduler.changed(rs);
+    if (rs.index >= 0) conn.service.scheduler.changed(rs);
   }
 
   /** A protocol state change; moves the entry between active and inactive (set_tcp_state). */
@@ -97,6 +97,7 @@ export class ConnectionTable {
     const active = state === "ESTABLISHED";
     if (active === !conn.inactive) return;
     const rs = conn.realServer;
+    if (active) rs.failStreak = 0; // passive health: a connection that works ends a failure streak
     if (active) {
       rs.activeConns++;
       rs.inactiveConns--;
@@ -105,7 +106,7 @@ export class ConnectionTable {
       rs.inactiveConns++;
     }
     conn.inactive = !active;
-    conn.service.scheduler.changed(rs);
+    if (rs.index >= 0) conn.service.scheduler.changed(rs);
   }
 
   /** Both sockets are gone. TCP lingers as TIME_WAIT; UDP (whose idle timeout already ran) is unbound now. */
@@ -199,7 +200,7 @@ export class ConnectionTable {
     else rs.activeConns--;
     rs.checkOverloadOnUnbind();
     if (conn.template) conn.template.nControl--;
-    conn.service.scheduler.changed(rs);
+    if (rs.index >= 0) conn.service.scheduler.changed(rs);
     this.opts.onUnbound?.(conn);
   }
 

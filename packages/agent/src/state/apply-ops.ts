@@ -27,10 +27,7 @@ export function applyOps(config: AgentConfig, ops: readonly Op[], now: number): 
       case "service.edit": {
         const vs = find(op.key);
         if (!vs) return fail(`no such virtual service ${serviceKey(op.key)}`);
-        const { persistence, ...rest } = op.patch;
-        for (const [k, v] of Object.entries(rest)) if (v !== undefined) (vs as Record<string, unknown>)[k] = v;
-        if (persistence === null) delete vs.persistence;
-        else if (persistence !== undefined) vs.persistence = persistence;
+        patchInPlace(vs as Record<string, unknown>, op.patch);
         summary.push(`edited service ${serviceKey(op.key)}`);
         return;
       }
@@ -57,7 +54,7 @@ export function applyOps(config: AgentConfig, ops: readonly Op[], now: number): 
       case "realServer.edit": {
         const rs = findReal(find(op.key), op.address, op.key);
         if (typeof rs === "string") return rs;
-        for (const [k, v] of Object.entries(op.patch)) if (v !== undefined) (rs as Record<string, unknown>)[k] = v;
+        patchInPlace(rs as Record<string, unknown>, op.patch);
         summary.push(`edited real server ${op.address} in ${serviceKey(op.key)}`);
         return;
       }
@@ -114,6 +111,14 @@ export function setAdminState(
     rs.maintenanceDeadlineSeconds = deadlineSeconds;
   }
   if (state === "active") delete rs.adminSince;
+}
+
+/** Sets the fields a patch gives; null removes an optional field; undefined leaves it. */
+function patchInPlace(target: Record<string, unknown>, patch: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete target[k];
+    else if (v !== undefined) target[k] = v;
+  }
 }
 
 /** The real server, or why there is none. */

@@ -7,10 +7,13 @@
  *   draining           → weight 0 (quiesced, as `ipvsadm -e -w 0`): no new connections, existing ones and
  *                        persistence templates continue (unless expire_quiescent_template)
  *   maintenance        → not available: no new connections, persistence templates are not honoured
- *   unhealthy          → not available (health checks land in the health issue; `inhibit` will set weight 0)
+ *   unhealthy          → not available (onFailure remove), or weight 0 (onFailure inhibit, keepalived
+ *                        inhibit_on_failure)
+ *   agent-check        → "drain" sets weight 0, "maint" makes it unavailable, a weight or percentage replaces
+ *                        the configured weight while it is reported (HAProxy agent-check)
  *   removed            → not available; its connections finish or are closed per expire_nodest_conn
  */
-import type { AdminState, DrainPlan, RealServerSpec, RealServerStatus } from "@director/model";
+import type { AdminState, DrainPlan, HealthStatus, RealServerSpec, RealServerStatus } from "@director/model";
 import { parseEndpoint } from "@director/model";
 import type { Connection } from "../conn/connection.js";
 import type { Dest } from "../scheduler/types.js";
@@ -30,8 +33,27 @@ export class RealServer implements Dest {
   activeConns = 0;
   inactiveConns = 0;
   persistConns = 0;
-  /** Set false by health checks (health issue); true until then. */
+  /** Health verdict: false = failed its check with onFailure remove. */
   healthy = true;
+  /** Failed its check with onFailure inhibit: listed, weight 0. */
+  inhibited = false;
+  /** A weight reported by the check (exec dynamic, agent-check percentage), replacing the configured one. */
+  healthWeight: number | undefined;
+  /** A weight set by dynamic feedback (LVS), replacing the configured one while feedback runs. */
+  feedbackWeight: number | undefined;
+  feedback: { aggregateLoad: number; weight: number; at: number; loads: Record<string, number> } | undefined;
+  /** An admin state asked for by an agent-check. */
+  agentRequest: "drain" | "maint" | undefined;
+  /** The last health verdict, for status (absent without a check). */
+  health: HealthStatus | undefined;
+  /** Passive health: consecutive failed connections, times ejected, ejected until (ms). */
+  failStreak = 0;
+  ejections = 0;
+  ejectedUntil = 0;
+  ejected = false;
+  /** Slow start: share (0..1] of the weight while ramping up, until slowStartUntil (ms). */
+  ramp: number | undefined;
+  slowStartUntil = 0;
   removed = false;
 
   readonly counters = new Counters();
@@ -59,8 +81,12 @@ export class RealServer implements Dest {
 
   /** Recomputes weight and availability from spec, admin state and health. Returns true if either changed. */
   refresh(): boolean {
-    const available = !this.removed && this.healthy && this.spec.adminState !== "maintenance";
-    const weight = this.spec.adminState === "draining" ? 0 : this.spec.weight;
+    const available =
+      !this.removed && this.healthy && !this.ejected && this.agentRequest !== "maint" && this.spec.adminState !== "maintenance";
+    const quiesced = this.spec.adminState === "draining" || this.inhibited || this.agentRequest === "drain";
+    const base = this.healthWeight ?? this.feedbackWeight ?? this.spec.weight;
+    // Slow start never rounds a non-zero weight down to 0, which would quiesce the server.
+    const weight = quiesced ? 0 : this.ramp !== undefined && base > 0 ? Math.max(1, Math.round(base * this.ramp)) : base;
     const changed = available !== this.available || weight !== this.weight;
     this.available = available;
     this.weight = weight;
@@ -107,6 +133,10 @@ export class RealServer implements Dest {
       s.drain = { ...plan, startedAt: this.adminSince };
     }
     if (this.spec.maintenanceDeadlineSeconds !== undefined) s.maintenanceDeadlineSeconds = this.spec.maintenanceDeadlineSeconds;
+    if (this.health) s.health = this.health;
+    if (this.ejected) s.ejectedUntil = this.ejectedUntil;
+    if (this.ramp !== undefined) s.slowStartUntil = this.slowStartUntil;
+    if (this.feedback) s.feedback = this.feedback;
     void now;
     return s;
   }

@@ -20,6 +20,9 @@ import { ConnectionTable } from "../conn/connection.js";
 import { TemplateTable } from "../conn/persistence.js";
 import type { Engine, EngineContext } from "../engine/types.js";
 import { UserspaceEngine } from "../engine/userspace/index.js";
+import { FeedbackPoller } from "../health/feedback.js";
+import { type HealthChange, HealthMonitor, type ProbeSubject } from "../health/monitor.js";
+import type { CheckOutcome } from "../health/types.js";
 import type { EventBus } from "../telemetry/events.js";
 import { applyOps, setAdminState } from "./apply-ops.js";
 import type { RealServer } from "./real-server.js";
@@ -42,6 +45,7 @@ export class ServiceTable {
   readonly table: ConnectionTable;
   readonly templates: TemplateTable;
   readonly engine: UserspaceEngine;
+  readonly health: HealthMonitor;
   readonly now: () => number;
   private readonly random: () => number;
   private readonly log: Logger;
@@ -67,9 +71,16 @@ export class ServiceTable {
       now: this.now,
       timeouts: () => this.config.timeouts,
       log: this.log,
-      onConnectFailed: (vs, rs, error) => this.log.warn({ service: vs.key, realServer: rs.address, error }, "real server connect failed"),
+      onConnectFailed: (vs, rs, error) => this.onConnectFailed(vs, rs, error),
     };
     this.engine = new UserspaceEngine(ctx);
+    this.health = new HealthMonitor({
+      now: this.now,
+      random: this.random,
+      log: this.log,
+      onChange: (c) => this.onHealthChange(c),
+      onOutcome: (key, o) => this.onHealthOutcome(key, o),
+    });
   }
 
   private engineFor(_spec: VirtualServiceSpec): Engine {
@@ -119,7 +130,7 @@ export class ServiceTable {
     const opened: VirtualService[] = [];
     for (const [key, spec] of wanted) {
       if (this.services.has(key)) continue;
-      const vs = new VirtualService(spec, { now: this.now, random: this.random });
+      const vs = new VirtualService(spec, { now: this.now, random: this.random, onQuorum: (v, up, w) => this.onQuorum(v, up, w) });
       try {
         await this.engineFor(spec).open(vs);
         opened.push(vs);
@@ -155,8 +166,135 @@ export class ServiceTable {
       this.table.forgetService(vs);
       summary.push(`stopped ${key}`);
     }
+    this.syncHealth();
     if (prev !== next) this.opts.onChange?.(next);
     return { ok: true, summary };
+  }
+
+  /** Health probes follow the service table: one per real server with a check (its own or its service's). */
+  private readonly probed = new Map<string, { vs: VirtualService; rs: RealServer }>();
+
+  private syncHealth(): void {
+    const subjects: ProbeSubject[] = [];
+    this.probed.clear();
+    for (const vs of this.services.values()) {
+      for (const rs of vs.realServers) {
+        const spec = rs.spec.healthCheck ?? vs.spec.healthCheck;
+        if (!spec) {
+          if (rs.health || !rs.healthy || rs.inhibited || rs.healthWeight !== undefined || rs.agentRequest) {
+            rs.health = undefined;
+            rs.healthy = true;
+            rs.inhibited = false;
+            rs.healthWeight = undefined;
+            rs.agentRequest = undefined;
+            if (rs.refresh()) vs.schedulerUpdate();
+          }
+          continue;
+        }
+        const key = `${vs.key}|${rs.address}`;
+        this.probed.set(key, { vs, rs });
+        subjects.push({ key, spec, target: { host: rs.host, port: spec.port ?? rs.port, family: rs.family } });
+      }
+    }
+    this.syncFeedback();
+    const started = this.health.sync(subjects);
+    for (const [key, state] of started) {
+      const hit = this.probed.get(key)!;
+      this.applyHealth(hit.vs, hit.rs, state === "up", key);
+    }
+  }
+
+  /** Dynamic feedback pollers: one per real server of a service with `feedback`; restarted when it changes. */
+  private readonly pollers = new Map<string, { poller: FeedbackPoller; spec: string; rs: RealServer }>();
+
+  private syncFeedback(): void {
+    const wanted = new Set<string>();
+    for (const vs of this.services.values()) {
+      const f = vs.spec.feedback;
+      for (const rs of vs.realServers) {
+        const key = `${vs.key}|${rs.address}`;
+        if (!f) {
+          if (rs.feedbackWeight !== undefined) {
+            rs.feedbackWeight = undefined;
+            rs.feedback = undefined;
+            if (rs.refresh()) vs.schedulerUpdate();
+          }
+          continue;
+        }
+        wanted.add(key);
+        const spec = JSON.stringify(f);
+        const have = this.pollers.get(key);
+        if (have && have.spec === spec && have.rs === rs) continue;
+        have?.poller.stop();
+        const poller = new FeedbackPoller(
+          { host: rs.host, port: rs.port, family: rs.family },
+          f,
+          () => rs.spec.weight,
+          (r) => {
+            rs.feedback = { ...r, at: this.now() };
+            if (r.weight === rs.feedbackWeight) return;
+            rs.feedbackWeight = r.weight;
+            if (rs.refresh()) vs.schedulerUpdate();
+          },
+          this.random,
+        );
+        this.pollers.set(key, { poller, spec, rs });
+      }
+    }
+    for (const [key, p] of this.pollers) {
+      if (wanted.has(key)) continue;
+      p.poller.stop();
+      this.pollers.delete(key);
+    }
+  }
+
+  private applyHealth(vs: VirtualService, rs: RealServer, up: boolean, key: string, recovered = false): void {
+    const spec = rs.spec.healthCheck ?? vs.spec.healthCheck;
+    const inhibit = spec?.onFailure === "inhibit";
+    if (recovered) this.startSlowStart(vs, rs);
+    rs.healthy = up || inhibit;
+    rs.inhibited = !up && inhibit;
+    if (!up) {
+      rs.healthWeight = undefined;
+      rs.agentRequest = undefined;
+    }
+    rs.health = this.health.status(key);
+    if (rs.refresh()) vs.schedulerUpdate();
+  }
+
+  private onHealthChange(c: HealthChange): void {
+    const hit = this.probed.get(c.key);
+    if (!hit) return;
+    const { vs, rs } = hit;
+    this.applyHealth(vs, rs, c.up, c.key, c.up);
+    const from = c.up ? "down" : "up";
+    this.events.emit("health.changed", {
+      service: vs.key,
+      realServer: rs.address,
+      from,
+      to: c.up ? "up" : "down",
+      reason: c.outcome.reason,
+      latencyMs: Math.round(c.outcome.latencyMs),
+      check: c.status.check,
+    });
+    if (!c.up && !rs.available && this.config.sysctl.expireNodestConn) this.closeConnections(vs, rs, "real server failed its health check (expire_nodest_conn)");
+  }
+
+  /** Weights and admin requests that checks report (exec dynamic, agent-check) apply while the server is up. */
+  private onHealthOutcome(key: string, o: CheckOutcome): void {
+    const hit = this.probed.get(key);
+    if (!hit) return;
+    const { vs, rs } = hit;
+    rs.health = this.health.status(key);
+    if (!o.ok || rs.health?.state !== "up") return;
+    let weight = rs.healthWeight;
+    if (o.weight !== undefined) weight = Math.max(0, Math.min(65535, o.weight));
+    else if (o.weightPercent !== undefined) weight = Math.min(65535, Math.round((rs.spec.weight * o.weightPercent) / 100));
+    const request = o.adminRequest === "ready" ? undefined : (o.adminRequest ?? rs.agentRequest);
+    if (weight === rs.healthWeight && request === rs.agentRequest) return;
+    rs.healthWeight = weight;
+    rs.agentRequest = request;
+    if (rs.refresh()) vs.schedulerUpdate();
   }
 
   private reconcileService(vs: VirtualService, spec: VirtualServiceSpec, summary: string[]): void {
@@ -169,6 +307,7 @@ export class ServiceTable {
       summary.push(`${vs.key}: scheduler ${fields.scheduler}`);
     }
     if (old.persistence && !fields.persistence) this.templates.removeWhere((t) => t.service === vs);
+    vs.setSorryServer(fields.sorryServer);
 
     const wanted = new Map(realServers.map((r) => [r.address, r]));
     for (const rs of [...vs.realServers]) {
@@ -204,8 +343,9 @@ export class ServiceTable {
       });
       listChanged = true;
     }
-    // Weights may have changed without availability (refresh() reports both).
+    // Weights may have changed without availability (refresh() reports both); quorum may have changed too.
     if (listChanged) vs.schedulerUpdate();
+    else vs.checkQuorum();
   }
 
   /** Reacts to an admin state change: events, immediate idle check, deadlines are checked by tick(). */
@@ -216,6 +356,10 @@ export class ServiceTable {
     if (!before && to === "active") return;
     rs.adminSince = rs.spec.adminSince ?? this.now();
     if (from !== to) this.events.emit("adminState.changed", { service: vs.key, realServer: rs.address, from, to, reason: "requested" });
+    if (from === "maintenance" && to === "active") {
+      this.startSlowStart(vs, rs);
+      if (rs.refresh()) vs.schedulerUpdate();
+    }
     if (to === "draining" && rs.spec.drain?.thenMaintenance && rs.live.size === 0) this.toMaintenance(vs, rs, "drained: no connections left");
     if (to === "maintenance" && rs.spec.maintenanceDeadlineSeconds === 0) this.closeConnections(vs, rs, "maintenance deadline");
   }
@@ -244,6 +388,50 @@ export class ServiceTable {
     return undefined;
   }
 
+  /** Slow start (HAProxy slowstart): the weight ramps from 0 to the configured weight over slowStartSeconds. */
+  private startSlowStart(vs: VirtualService, rs: RealServer): void {
+    const secs = vs.spec.slowStartSeconds;
+    if (!secs) return;
+    rs.slowStartUntil = this.now() + secs * 1000;
+    rs.ramp = 0;
+  }
+
+  private stepSlowStart(vs: VirtualService, rs: RealServer, now: number): void {
+    const secs = vs.spec.slowStartSeconds;
+    const ramp = now >= rs.slowStartUntil || !secs ? undefined : 1 - (rs.slowStartUntil - now) / (secs * 1000);
+    rs.ramp = ramp;
+    if (rs.refresh()) vs.schedulerUpdate();
+  }
+
+  /** Passive health (outlier ejection): consecutive connect failures on real traffic eject a real server. */
+  private onConnectFailed(vs: VirtualService, rs: RealServer, error: string): void {
+    this.log.warn({ service: vs.key, realServer: rs.address, error }, "real server connect failed");
+    const p = vs.spec.passiveHealth;
+    if (!p || rs.index < 0 || rs.ejected) return;
+    rs.failStreak++;
+    if (rs.failStreak < p.consecutiveFailures) return;
+    const pool = vs.realServers.length;
+    const ejected = vs.realServers.filter((r) => r.ejected).length;
+    const othersAvailable = vs.realServers.some((r) => r !== rs && r.available && r.weight > 0);
+    if (!othersAvailable || (ejected + 1) * 100 > pool * p.maxEjectionPercent) {
+      this.log.warn({ service: vs.key, realServer: rs.address }, "passive health: not ejecting (last available server or ejection limit)");
+      return;
+    }
+    rs.ejections++;
+    const seconds = Math.min(p.baseEjectionSeconds * rs.ejections, p.maxEjectionSeconds);
+    rs.ejected = true;
+    rs.ejectedUntil = this.now() + seconds * 1000;
+    rs.failStreak = 0;
+    if (rs.refresh()) vs.schedulerUpdate();
+    this.events.emit("realServer.ejected", { service: vs.key, realServer: rs.address, seconds, reason: `${p.consecutiveFailures} consecutive connection failures: ${error}` });
+  }
+
+  private onQuorum(vs: VirtualService, up: boolean, availableWeight: number): void {
+    const q = vs.spec.quorum;
+    this.events.emit(up ? "quorum.regained" : "quorum.lost", { service: vs.key, availableWeight, quorum: q?.minWeight ?? 0, sorryServer: vs.sorry?.address });
+    this.log.warn({ service: vs.key, availableWeight, quorum: q?.minWeight }, up ? "quorum regained" : "quorum lost: sorry server takes new connections");
+  }
+
   /** Housekeeping, once a second: expiries and admin deadlines. */
   tick(): void {
     const now = this.now();
@@ -253,6 +441,14 @@ export class ServiceTable {
     this.engine.expire(now);
     for (const vs of this.services.values()) {
       for (const rs of vs.realServers) {
+        if (rs.ramp !== undefined) this.stepSlowStart(vs, rs, now);
+        if (rs.ejected && now >= rs.ejectedUntil) {
+          rs.ejected = false;
+          if (rs.refresh()) vs.schedulerUpdate();
+          this.events.emit("realServer.returned", { service: vs.key, realServer: rs.address });
+        } else if (!rs.ejected && rs.ejections > 0 && now >= rs.ejectedUntil + (vs.spec.passiveHealth?.maxEjectionSeconds ?? 300) * 1000) {
+          rs.ejections = 0; // healthy for a while: the back-off starts over
+        }
         const s = rs.spec;
         if (s.adminState === "draining" && s.drain?.deadlineSeconds !== undefined && now >= rs.adminSince + s.drain.deadlineSeconds * 1000) {
           this.toMaintenance(vs, rs, "drain deadline reached");
@@ -289,6 +485,9 @@ export class ServiceTable {
 
   /** Stops accepting new connections; existing ones continue. */
   async stopAccepting(): Promise<void> {
+    this.health.stop();
+    for (const p of this.pollers.values()) p.poller.stop();
+    this.pollers.clear();
     await this.engine.closeAll();
   }
 

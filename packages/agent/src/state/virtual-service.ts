@@ -12,6 +12,8 @@ import { RealServer } from "./real-server.js";
 export interface SchedulerEnv {
   now: () => number;
   random: () => number;
+  /** The quorum state flipped (keepalived quorum_up / quorum_down). */
+  onQuorum?: (vs: VirtualService, up: boolean, availableWeight: number) => void;
 }
 
 export class VirtualService {
@@ -25,6 +27,11 @@ export class VirtualService {
   readonly byAddress = new Map<string, RealServer>();
   scheduler: Scheduler;
   readonly counters = new Counters();
+  /** keepalived quorum: false while the available weight is below quorum (with hysteresis). */
+  quorumUp = true;
+  availableWeight = 0;
+  /** Takes new connections while below quorum or with no available real server. */
+  sorry: RealServer | undefined;
 
   constructor(
     spec: VirtualServiceSpec,
@@ -41,7 +48,13 @@ export class VirtualService {
     this.spec = rest;
     this.scheduler = this.makeScheduler();
     for (const rs of realServers) this.addRealServer(rs, false);
+    this.setSorryServer(rest.sorryServer);
     this.schedulerUpdate();
+  }
+
+  setSorryServer(address: string | undefined): void {
+    if (this.sorry?.address === address) return;
+    this.sorry = address ? new RealServer({ address, weight: 1, forward: "nat", upperThreshold: 0, lowerThreshold: 0, adminState: "active" }, -1, this.env.now()) : undefined;
   }
 
   makeScheduler(): Scheduler {
@@ -51,6 +64,21 @@ export class VirtualService {
   /** Tells the scheduler the list, a weight or an availability changed (add/del/upd_dest). */
   schedulerUpdate(): void {
     this.scheduler.update(this.realServers);
+    this.checkQuorum();
+  }
+
+  /** Recomputes the available weight and the quorum state (keepalived check_quorum / update_quorum_state). */
+  checkQuorum(): void {
+    let total = 0;
+    for (const rs of this.realServers) if (rs.available) total += rs.weight;
+    this.availableWeight = total;
+    const q = this.spec.quorum;
+    let up = true;
+    if (q) up = this.quorumUp ? total >= q.minWeight - q.hysteresis : total >= q.minWeight + q.hysteresis;
+    if (up !== this.quorumUp) {
+      this.quorumUp = up;
+      this.env.onQuorum?.(this, up, total);
+    }
   }
 
   addRealServer(spec: RealServerSpec, notify = true): RealServer {
@@ -89,7 +117,10 @@ export class VirtualService {
       realServers: this.realServers.map((r) => r.status(now)),
       stats: { ...this.counters.stats },
       rates: this.counters.rates(),
+      quorumUp: this.quorumUp,
+      availableWeight: this.availableWeight,
     };
+    if (this.sorry) s.sorryServer = this.sorry.status(now);
     if (this.spec.name !== undefined) s.name = this.spec.name;
     if (this.spec.persistence) s.persistence = this.spec.persistence;
     return s;

@@ -9,6 +9,11 @@ export interface AgentEvents {
   "config.applied": { source: "api" | "reload" | "start" | "agent"; ops: number; summary: string[] };
   "adminState.changed": { service: string; realServer: string; from: AdminState; to: AdminState; reason: string };
   "connections.closed": { service: string; realServer: string; count: number; reason: string };
+  "quorum.lost": { service: string; availableWeight: number; quorum: number; sorryServer: string | undefined };
+  "quorum.regained": { service: string; availableWeight: number; quorum: number; sorryServer: string | undefined };
+  "realServer.ejected": { service: string; realServer: string; seconds: number; reason: string };
+  "realServer.returned": { service: string; realServer: string };
+  "health.changed": { service: string; realServer: string; from: "up" | "down"; to: "up" | "down"; reason: string; latencyMs: number; check: string };
 }
 
 export type AgentEventName = keyof AgentEvents;

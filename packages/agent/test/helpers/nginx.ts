@@ -16,6 +16,7 @@ export interface RealServerProcess {
 
 export async function startNginx(servers: { port: number; name: string }[]): Promise<RealServerProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "director-nginx-"));
+  fs.chmodSync(dir, 0o755); // nginx workers run unprivileged and must read the files
   fs.writeFileSync(path.join(dir, "1m"), Buffer.alloc(1024 * 1024, 120));
   const blocks = servers
     .map(

@@ -11,10 +11,12 @@ const golden = (name: string) => fs.readFileSync(new URL(`./golden/${name}`, imp
 function statusOf(config: AgentConfig): VirtualServiceStatus[] {
   const zero = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 };
   const still = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
-  return config.virtualServices.map(({ realServers, ...vs }) => ({
+  return config.virtualServices.map(({ realServers, sorryServer: _sorry, ...vs }) => ({
     ...vs,
     stats: zero,
     rates: still,
+    quorumUp: true,
+    availableWeight: 0,
     realServers: realServers.map(({ address, forward, weight, upperThreshold, lowerThreshold, adminState }) => ({
       address,
       forward,

@@ -41,6 +41,8 @@ function vs(protocol: "tcp" | "udp", address: string, o: Partial<VirtualServiceS
     realServers: [],
     stats: zero,
     rates: still,
+    quorumUp: true,
+    availableWeight: 0,
     ...o,
   };
 }
