@@ -154,6 +154,57 @@ describe("admin states", () => {
   });
 });
 
+describe("deadlines and sysctls", () => {
+  it("a drain with a deadline moves to maintenance at the deadline even with connections left", async () => {
+    await agentWith("rr", [1, 1]);
+    await holdN(2);
+    const started = Date.now();
+    const moved = nextEvent(t!.agent, "adminState.changed", (e) => e.to === "maintenance");
+    await t!.client.config.change.mutate({
+      ops: [{ op: "realServer.setAdminState", key: key(), address: rsAddr[0]!, state: "draining", deadlineSeconds: 1 }],
+    });
+    await moved;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(await held[0]!.again()).toBe("A"); // maintenance without its own deadline keeps the connection
+  });
+
+  it("removing a real server lets its connections finish; with expireNodestConn they are closed", async () => {
+    vip = await freePort();
+    t = await startTestAgent({
+      sysctl: { expireNodestConn: true, expireQuiescentTemplate: false },
+      virtualServices: [{ address: `127.0.0.1:${vip}`, scheduler: "rr", realServers: rsAddr.slice(0, 2).map((address) => ({ address })) }],
+    });
+    await holdN(2);
+    const closed = new Promise<void>((r) => held[0]!.socket.once("close", () => r()));
+    await t.client.config.change.mutate({ ops: [{ op: "realServer.delete", key: key(), address: rsAddr[0]! }] });
+    await closed;
+    expect(await held[1]!.again()).toBe("B");
+  });
+
+  it("without expireNodestConn a removed real server's connection keeps working", async () => {
+    await agentWith("rr", [1, 1]);
+    await holdN(2);
+    await t!.client.config.change.mutate({ ops: [{ op: "realServer.delete", key: key(), address: rsAddr[0]! }] });
+    expect(await held[0]!.again()).toBe("A");
+    for (let i = 0; i < 3; i++) expect((await httpGet(vip)).trim()).toBe("B");
+  });
+
+  it("expireQuiescentTemplate: a drained server's persistent clients are rescheduled", async () => {
+    vip = await freePort();
+    t = await startTestAgent({
+      sysctl: { expireNodestConn: false, expireQuiescentTemplate: true },
+      virtualServices: [
+        { address: `127.0.0.1:${vip}`, scheduler: "rr", persistence: { timeout: 300, prefixLength: 32 }, realServers: rsAddr.slice(0, 2).map((address) => ({ address })) },
+      ],
+    });
+    const first = (await httpGet(vip)).trim();
+    await t.client.config.change.mutate({
+      ops: [{ op: "realServer.setAdminState", key: key(), address: rsAddr[names.indexOf(first)]!, state: "draining" }],
+    });
+    expect((await httpGet(vip)).trim()).not.toBe(first);
+  });
+});
+
 describe("persistence", () => {
   it("one client address sticks to one real server; /24 groups clients, /32 does not", async () => {
     await agentWith("rr", [1, 1, 1], { persistence: { timeout: 300, prefixLength: 32 } });

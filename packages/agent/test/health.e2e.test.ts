@@ -52,11 +52,33 @@ describe("health checks through the engine", () => {
     t = await startTestAgent({
       virtualServices: [{ address: `127.0.0.1:${vip}`, scheduler: "rr", healthCheck: check, realServers: ports.map((p) => ({ address: `127.0.0.1:${p}` })) }],
     });
+    // Load during the failure: 3 client loops; after detection no answer may come from rs2 and no request may fail.
+    let detected = false;
+    let stopLoad = false;
+    const afterDetection: string[] = [];
+    let failedAfter = 0;
+    const loops = Array.from({ length: 3 }, async () => {
+      while (!stopLoad) {
+        const wasDetected = detected;
+        try {
+          const who = (await httpGet(vip)).split(" ")[0]!;
+          if (wasDetected) afterDetection.push(who);
+        } catch {
+          if (wasDetected) failedAfter++;
+        }
+      }
+    });
     const down = nextEvent(t.agent, "health.changed", (e) => e.to === "down");
     const killedAt = Date.now();
     await kill("rs2");
     const e = await down;
+    detected = true;
     const detectedMs = Date.now() - killedAt;
+    while (afterDetection.length < 100) await new Promise((r) => setTimeout(r, 20));
+    stopLoad = true;
+    await Promise.all(loops);
+    expect(afterDetection.filter((w) => w === "rs2")).toEqual([]);
+    expect(failedAfter).toBe(0);
     expect(e.realServer).toBe(`127.0.0.1:${ports[1]}`);
     expect(e.reason).toMatch(/ECONNREFUSED/);
     expect(detectedMs).toBeLessThanOrEqual(4000);
@@ -65,6 +87,9 @@ describe("health checks through the engine", () => {
     expect(seen).toEqual(new Set(["rs1", "rs3"]));
     const [svc] = await t.client.service.list.query({});
     const rs2 = svc!.realServers[1]!;
+    const history = await t.client.health.history.query({ key: { protocol: "tcp", address: `127.0.0.1:${vip}` }, address: rs2.address });
+    expect(history.slice(-3).map((h) => h.ok)).toEqual([false, false, false]);
+    expect(history.at(-1)!.reason).toMatch(/ECONNREFUSED/);
     expect(rs2.available).toBe(false);
     expect(rs2.health?.state).toBe("down");
     expect(rs2.health?.reason).toMatch(/ECONNREFUSED/);

@@ -2,7 +2,7 @@
  * The agent's control API (HTTPS + bearer token). Minimal here: read the service table and connections,
  * apply batches of changes, zero counters. Every input is a strict zod schema from @director/model.
  */
-import { OpBatch, ServiceKey, serviceKey } from "@director/model";
+import { EndpointString, OpBatch, ServiceKey, serviceKey } from "@director/model";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { ConnectionTable } from "../conn/connection.js";
@@ -62,6 +62,16 @@ export const appRouter = router({
       const r = await ctx.services.change(input.ops);
       if (!r.ok) throw new TRPCError({ code: "BAD_REQUEST", message: r.errors.join("; "), cause: Object.assign(new Error("rejected"), { errors: r.errors }) });
       return { summary: r.summary };
+    }),
+  }),
+
+  health: router({
+    /** The last results (up to 64) of one real server's health check, oldest first. */
+    history: authed.input(z.strictObject({ key: ServiceKey, address: EndpointString })).query(({ ctx, input }) => {
+      const k = serviceKey(input.key);
+      const vs = ctx.services.services.get(k);
+      if (!vs?.byAddress.has(input.address)) throw new TRPCError({ code: "NOT_FOUND", message: `no such real server ${input.address} in ${k}` });
+      return ctx.services.health.history(`${k}|${input.address}`);
     }),
   }),
 
