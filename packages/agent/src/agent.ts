@@ -8,7 +8,7 @@ import path from "node:path";
 import type { AgentConfig, AgentInfo } from "@director/model";
 import { parseEndpoint } from "@director/model";
 import pino, { type Logger } from "pino";
-import { loadOrCreateToken } from "./control/auth.js";
+import { Authenticator, loadOrCreateToken } from "./control/auth.js";
 import type { ApiDescriptor } from "./control/client.js";
 import { startControlServer } from "./control/server.js";
 import { loadOrCreateTls } from "./control/tls.js";
@@ -18,6 +18,7 @@ import { emptyConfig, ServiceTable } from "./state/service-table.js";
 import { writeFileAtomic } from "./state/store.js";
 import { ESTIMATOR_TICK_MS } from "./telemetry/estimator.js";
 import { EventBus } from "./telemetry/events.js";
+import { createMetrics } from "./telemetry/prometheus.js";
 
 export const VERSION = "0.1.0";
 
@@ -72,7 +73,17 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     now: Date.now(),
     ...(o.configFile ? { configPath: path.resolve(o.configFile) } : {}),
   });
-  const control = await startControlServer({ host: listen.host, port: listen.port, cert: tls.cert, key: tls.key, token, services, info, log });
+  const control = await startControlServer({
+    host: listen.host,
+    port: listen.port,
+    cert: tls.cert,
+    key: tls.key,
+    auth: new Authenticator(o.stateDir, token),
+    metrics: createMetrics(services),
+    services,
+    info,
+    log,
+  });
   const descriptor: ApiDescriptor = { url: control.url, certFile: path.resolve(tls.certFile), pid: process.pid };
   writeFileAtomic(path.join(o.stateDir, "api.json"), `${JSON.stringify(descriptor, null, 2)}\n`, 0o644);
   log.info({ api: control.url, stateDir: o.stateDir, services: services.services.size }, "director agent started");

@@ -3,6 +3,7 @@
  */
 import { Command } from "commander";
 import { ConfigError, runAgent, VERSION } from "../agent.js";
+import { createToken, readTokens, revokeToken, SCOPES, type Scope } from "../control/auth.js";
 import { defaultStateDir } from "../control/client.js";
 import { loadConfigFile } from "../state/config-file.js";
 
@@ -41,6 +42,45 @@ program
     }
     process.stderr.write(`${file}: configuration invalid\n${r.errors.map((x) => `  ${x}\n`).join("")}`);
     process.exit(1);
+  });
+
+const stateDirDefault = process.env.DIRECTOR_STATE_DIR || defaultStateDir();
+const token = program.command("token").description("API tokens with scopes: read, operate (drain, maintenance, weight), admin");
+token
+  .command("create")
+  .description("create a token; it is printed once (only its hash is kept)")
+  .requiredOption("--name <name>", "a name for the token (who or what uses it)")
+  .requiredOption("--scope <scope>", `one of ${SCOPES.join(", ")}`)
+  .option("-s, --state-dir <dir>", "the agent's state directory", stateDirDefault)
+  .action((o: { name: string; scope: string; stateDir: string }) => {
+    if (!SCOPES.includes(o.scope as Scope)) {
+      process.stderr.write(`director-agent: --scope must be one of ${SCOPES.join(", ")}\n`);
+      process.exit(2);
+    }
+    try {
+      process.stdout.write(`${createToken(o.stateDir, o.name, o.scope as Scope)}\n`);
+    } catch (e) {
+      process.stderr.write(`director-agent: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+token
+  .command("list")
+  .description("list tokens (names and scopes, never the tokens)")
+  .option("-s, --state-dir <dir>", "the agent's state directory", stateDirDefault)
+  .action((o: { stateDir: string }) => {
+    process.stdout.write("agent.token  admin\n");
+    for (const t of readTokens(o.stateDir)) process.stdout.write(`${t.name}  ${t.scope}  created ${t.createdAt}\n`);
+  });
+token
+  .command("revoke <name>")
+  .description("revoke a token by name (takes effect at the next request)")
+  .option("-s, --state-dir <dir>", "the agent's state directory", stateDirDefault)
+  .action((name: string, o: { stateDir: string }) => {
+    if (!revokeToken(o.stateDir, name)) {
+      process.stderr.write(`director-agent: no token named ${name}\n`);
+      process.exit(1);
+    }
   });
 
 await program.parseAsync();

@@ -2,12 +2,23 @@
  * The agent's control API (HTTPS + bearer token). Minimal here: read the service table and connections,
  * apply batches of changes, zero counters. Every input is a strict zod schema from @director/model.
  */
-import { EndpointString, OpBatch, ServiceKey, serviceKey } from "@director/model";
+import { EndpointString, type Op, OpBatch, ServiceKey, serviceKey } from "@director/model";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { ConnectionTable } from "../conn/connection.js";
 import { TemplateTable } from "../conn/persistence.js";
-import { authed, router } from "./trpc.js";
+import type { Scope } from "./auth.js";
+import { authedProcedure, operateProcedure, readProcedure, requireScope, router } from "./trpc.js";
+
+/** The scope a change needs: admin states and weights are operators' work; the rest is admin. */
+export function scopeForOps(ops: readonly Op[]): Scope {
+  const operate = ops.every(
+    (op) =>
+      op.op === "realServer.setAdminState" ||
+      (op.op === "realServer.edit" && Object.entries(op.patch).every(([k, v]) => k === "weight" || v === undefined)),
+  );
+  return operate ? "operate" : "admin";
+}
 
 const ConnectionQuery = z
   .strictObject({
@@ -20,10 +31,10 @@ const ConnectionQuery = z
   .default({ templates: true, limit: 100_000 });
 
 export const appRouter = router({
-  info: authed.query(({ ctx }) => ctx.info()),
+  info: readProcedure.query(({ ctx }) => ctx.info()),
 
   service: router({
-    list: authed.input(z.strictObject({ key: ServiceKey.optional() }).default({})).query(({ ctx, input }) => {
+    list: readProcedure.input(z.strictObject({ key: ServiceKey.optional() }).default({})).query(({ ctx, input }) => {
       const now = ctx.services.now();
       const want = input.key ? serviceKey(input.key) : undefined;
       return [...ctx.services.services.values()].filter((vs) => !want || vs.key === want).map((vs) => vs.status(now));
@@ -31,7 +42,7 @@ export const appRouter = router({
   }),
 
   connection: router({
-    list: authed.input(ConnectionQuery).query(({ ctx, input }) => {
+    list: readProcedure.input(ConnectionQuery).query(({ ctx, input }) => {
       const now = ctx.services.now();
       const want = input.service ? serviceKey(input.service) : undefined;
       const timeouts = ctx.services.config.timeouts;
@@ -57,8 +68,9 @@ export const appRouter = router({
   }),
 
   config: router({
-    get: authed.query(({ ctx }) => ctx.services.config),
-    change: authed.input(z.strictObject({ ops: OpBatch })).mutation(async ({ ctx, input }) => {
+    get: readProcedure.query(({ ctx }) => ctx.services.config),
+    change: authedProcedure.input(z.strictObject({ ops: OpBatch })).mutation(async ({ ctx, input }) => {
+      requireScope(ctx.caller, scopeForOps(input.ops));
       const r = await ctx.services.change(input.ops);
       if (!r.ok) throw new TRPCError({ code: "BAD_REQUEST", message: r.errors.join("; "), cause: Object.assign(new Error("rejected"), { errors: r.errors }) });
       return { summary: r.summary };
@@ -67,7 +79,7 @@ export const appRouter = router({
 
   health: router({
     /** The last results (up to 64) of one real server's health check, oldest first. */
-    history: authed.input(z.strictObject({ key: ServiceKey, address: EndpointString })).query(({ ctx, input }) => {
+    history: readProcedure.input(z.strictObject({ key: ServiceKey, address: EndpointString })).query(({ ctx, input }) => {
       const k = serviceKey(input.key);
       const vs = ctx.services.services.get(k);
       if (!vs?.byAddress.has(input.address)) throw new TRPCError({ code: "NOT_FOUND", message: `no such real server ${input.address} in ${k}` });
@@ -76,7 +88,7 @@ export const appRouter = router({
   }),
 
   stats: router({
-    zero: authed.input(z.strictObject({ key: ServiceKey.optional() }).default({})).mutation(({ ctx, input }) => {
+    zero: operateProcedure.input(z.strictObject({ key: ServiceKey.optional() }).default({})).mutation(({ ctx, input }) => {
       if (input.key && !ctx.services.services.has(serviceKey(input.key)))
         throw new TRPCError({ code: "NOT_FOUND", message: `no such virtual service ${serviceKey(input.key)}` });
       ctx.services.zero(input.key ? serviceKey(input.key) : undefined);

@@ -7,7 +7,8 @@ import type { AgentInfo } from "@director/model";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { Logger } from "pino";
 import type { ServiceTable } from "../state/service-table.js";
-import { tokenMatches } from "./auth.js";
+import type { Registry } from "prom-client";
+import { type Authenticator, scopeAllows } from "./auth.js";
 import { appRouter } from "./router.js";
 
 export interface ControlServerOptions {
@@ -15,7 +16,8 @@ export interface ControlServerOptions {
   port: number;
   cert: string;
   key: string;
-  token: string;
+  auth: Authenticator;
+  metrics: Registry;
   services: ServiceTable;
   info: () => AgentInfo;
   log: Logger;
@@ -26,12 +28,25 @@ export async function startControlServer(o: ControlServerOptions): Promise<{ ser
     router: appRouter,
     basePath: "/trpc/",
     maxBodySize: 8 * 1024 * 1024,
-    createContext: ({ req }) => ({ authorized: tokenMatches(o.token, req.headers.authorization), services: o.services, info: o.info }),
+    createContext: ({ req }) => ({ caller: o.auth.authenticate(req.headers.authorization), services: o.services, info: o.info }),
     onError: ({ error, path }) => {
       if (error.code === "INTERNAL_SERVER_ERROR") o.log.error({ err: error, path }, "control API error");
     },
   });
   const server = https.createServer({ cert: o.cert, key: o.key, minVersion: "TLSv1.2" }, (req, res) => {
+    if (req.url === "/metrics" && req.method === "GET") {
+      const caller = o.auth.authenticate(req.headers.authorization);
+      if (!caller) return void res.writeHead(401, { "content-type": "text/plain", "www-authenticate": "Bearer" }).end("missing or wrong bearer token\n");
+      if (!scopeAllows(caller.scope, "read")) return void res.writeHead(403).end();
+      o.metrics
+        .metrics()
+        .then((text) => res.writeHead(200, { "content-type": o.metrics.contentType }).end(text))
+        .catch((e: Error) => {
+          o.log.error({ err: e }, "metrics failed");
+          res.writeHead(500).end();
+        });
+      return;
+    }
     if (!req.url?.startsWith("/trpc/")) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;

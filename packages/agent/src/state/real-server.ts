@@ -125,7 +125,7 @@ export class RealServer implements Dest {
       activeConns: this.activeConns,
       inactiveConns: this.inactiveConns,
       persistConns: this.persistConns,
-      stats: { ...this.counters.stats },
+      stats: this.counters.shown(),
       rates: this.counters.rates(),
     };
     if (this.spec.adminState === "draining") {

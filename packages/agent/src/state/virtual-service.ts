@@ -115,7 +115,7 @@ export class VirtualService {
       proxyProtocol: this.spec.proxyProtocol,
       engine: this.spec.engine,
       realServers: this.realServers.map((r) => r.status(now)),
-      stats: { ...this.counters.stats },
+      stats: this.counters.shown(),
       rates: this.counters.rates(),
       quorumUp: this.quorumUp,
       availableWeight: this.availableWeight,

@@ -23,9 +23,14 @@ export function emptyRates(): Rates {
 const CONN_SCALE = 10;
 const BYTE_SCALE = 5;
 
-/** Counters of one service or real server, and their estimator. */
+/**
+ * Counters of one service or real server, and their estimator. `stats` only ever grows (Prometheus counters
+ * must be monotonic); `ipvsadm -Z` zeroes what `shown()` reports by moving a base, as the kernel zeroes its
+ * copy, and restarts the estimator.
+ */
 export class Counters {
   readonly stats: Stats = emptyStats();
+  private base: Stats = emptyStats();
   /** Last sampled totals, to take deltas from. */
   private last: Stats = emptyStats();
   /** Scaled averages. */
@@ -53,10 +58,17 @@ export class Counters {
     };
   }
 
-  /** ipvsadm -Z: totals and the estimator restart from zero. */
+  /** Totals since start or the last zero. */
+  shown(): Stats {
+    const s = this.stats;
+    const b = this.base;
+    return { conns: s.conns - b.conns, inPkts: s.inPkts - b.inPkts, outPkts: s.outPkts - b.outPkts, inBytes: s.inBytes - b.inBytes, outBytes: s.outBytes - b.outBytes };
+  }
+
+  /** ipvsadm -Z: shown totals and the estimator restart from zero. */
   zero(): void {
-    Object.assign(this.stats, emptyStats());
-    this.last = emptyStats();
+    this.base = { ...this.stats };
+    this.last = { ...this.stats };
     this.avg = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
   }
 }
