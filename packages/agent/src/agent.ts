@@ -52,14 +52,15 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const services = new ServiceTable({
     log,
     events,
-    onChange: (config) => writePersisted(o.stateDir, { configDigest, config }),
+    onChange: (config) => writePersisted(o.stateDir, { configDigest, config, version: services.version }),
   });
+  services.version = persisted?.version ?? 0;
   events.on("config.applied", (e) => log.info(e, "config applied"));
   events.on("adminState.changed", (e) => log.info(e, "admin state changed"));
 
   const started = await services.replace(desired, "start");
   if (!started.ok) throw new ConfigError("start", started.errors);
-  writePersisted(o.stateDir, { configDigest, config: services.config });
+  writePersisted(o.stateDir, { configDigest, config: services.config, version: services.version });
 
   const listen = parseEndpoint(o.apiListen ?? desired.api.listen);
   if ("error" in listen) throw new ConfigError("--api-listen", [listen.error]);
@@ -111,7 +112,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
       log.error({ file: o.configFile, errors: r.errors }, "reload rejected, running state kept");
       return { ok: false, errors: r.errors };
     }
-    writePersisted(o.stateDir, { configDigest, config: services.config });
+    writePersisted(o.stateDir, { configDigest, config: services.config, version: services.version });
     return { ok: true, errors: [] };
   };
 

@@ -80,7 +80,8 @@ describe("every procedure checks the token and its scope", () => {
   }
 
   it("refuses mutations to a read token (403) and admin changes to an operate token", async () => {
-    for (const p of procedures.filter((x) => x.type === "mutation")) {
+    // config.plan is a dry run: a read token may ask for it.
+    for (const p of procedures.filter((x) => x.type === "mutation" && x.path !== "config.plan")) {
       const r = await raw("POST", `trpc/${p.path}`, tokens.read, JSON.stringify({ ops: [{ op: "service.clear" }] }));
       expect(r.status, p.path).toBe(403);
     }
@@ -94,6 +95,55 @@ describe("every procedure checks the token and its scope", () => {
     expect(undo.status).toBe(200);
     const read = await raw("GET", "trpc/service.list", tokens.read);
     expect(read.status).toBe(200);
+  });
+});
+
+describe("desired state with versions and plans", () => {
+  it("refuses a change based on a stale version (CONFLICT) and changes nothing", async () => {
+    const key = { protocol: "tcp" as const, address: `127.0.0.1:${vip}` };
+    const { version } = await t.client.config.version.query();
+    const r = await t.client.config.change.mutate({ baseVersion: version, ops: [{ op: "service.edit", key, patch: { scheduler: "wlc" } }] });
+    expect(r.version).toBe(version + 1);
+    const before = await t.client.config.get.query();
+    const stale = await t.client.config.change
+      .mutate({ baseVersion: version, ops: [{ op: "service.edit", key, patch: { scheduler: "sh" } }] })
+      .then(
+        () => null,
+        (e: { data?: { code?: string }; message: string }) => e,
+      );
+    expect(stale?.data?.code).toBe("CONFLICT");
+    expect(stale?.message).toMatch(new RegExp(`changed since version ${version} \\(now ${version + 1}\\)`));
+    expect(await t.client.config.get.query()).toEqual(before);
+    await t.client.config.change.mutate({ baseVersion: version + 1, ops: [{ op: "service.edit", key, patch: { scheduler: "rr" } }] });
+  });
+
+  it("plans a batch without applying it: what would be added, changed and removed", async () => {
+    const key = { protocol: "tcp" as const, address: `127.0.0.1:${vip}` };
+    const before = await t.client.config.get.query();
+    const rs = before.virtualServices[0]!.realServers[0]!.address;
+    const plan = await t.client.config.plan.mutate({
+      ops: [
+        { op: "realServer.add", key, realServer: { address: "127.0.0.1:9", weight: 2 } },
+        { op: "realServer.edit", key, address: rs, patch: { weight: 7 } },
+        { op: "service.add", service: { address: "127.0.0.1:10", realServers: [] } },
+        { op: "timeouts.set", timeouts: { udp: 60 } },
+      ],
+    });
+    expect(plan.changes).toEqual(
+      expect.arrayContaining([
+        { action: "add", target: `tcp/127.0.0.1:${vip} → 127.0.0.1:9` },
+        { action: "change", target: `tcp/127.0.0.1:${vip} → ${rs}`, fields: { weight: [1, 7] } },
+        { action: "add", target: "tcp/127.0.0.1:10" },
+        { action: "change", target: "timeouts", fields: { udp: [300, 60] } },
+      ]),
+    );
+    expect(plan.changes).toHaveLength(4);
+    expect(await t.client.config.get.query()).toEqual(before);
+    const bad = await t.client.config.plan.mutate({ ops: [{ op: "realServer.delete", key, address: "127.0.0.1:1" }] }).then(
+      () => "",
+      (e: Error) => e.message,
+    );
+    expect(bad).toMatch(/no such real server 127\.0\.0\.1:1/);
   });
 });
 

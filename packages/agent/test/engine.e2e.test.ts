@@ -67,6 +67,15 @@ describe("scheduling sequences through the engine", () => {
     expect(seq.join(" ")).toBe("A A B A B C A B C");
   });
 
+  it("changing the scheduler (ipvsadm -E -s) gives the new one the real servers at once", async () => {
+    await agentWith("rr", [4, 3, 2]);
+    expect((await httpGet(vip)).trim()).toBe("A");
+    await t!.client.config.change.mutate({ ops: [{ op: "service.edit", key: key(), patch: { scheduler: "wrr" } }] });
+    const seq: string[] = [];
+    for (let i = 0; i < 9; i++) seq.push((await httpGet(vip)).trim());
+    expect(seq.join(" ")).toBe("A A B A B C A B C");
+  });
+
   it("wrr 4,0,2 skips the quiesced server: A A C repeating", async () => {
     await agentWith("wrr", [4, 0, 2]);
     const seq: string[] = [];

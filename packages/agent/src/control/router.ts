@@ -69,11 +69,26 @@ export const appRouter = router({
 
   config: router({
     get: readProcedure.query(({ ctx }) => ctx.services.config),
-    change: authedProcedure.input(z.strictObject({ ops: OpBatch })).mutation(async ({ ctx, input }) => {
-      requireScope(ctx.caller, scopeForOps(input.ops));
-      const r = await ctx.services.change(input.ops);
+    /** The desired-state version; pass it as baseVersion to change so a concurrent edit is refused. */
+    version: readProcedure.query(({ ctx }) => ({ version: ctx.services.version })),
+    change: authedProcedure
+      .input(z.strictObject({ ops: OpBatch, baseVersion: z.number().int().min(0).optional() }))
+      .mutation(async ({ ctx, input }) => {
+        requireScope(ctx.caller, scopeForOps(input.ops));
+        const r = await ctx.services.change(input.ops, "api", input.baseVersion);
+        if (!r.ok)
+          throw new TRPCError({
+            code: r.conflict ? "CONFLICT" : "BAD_REQUEST",
+            message: r.errors.join("; "),
+            cause: Object.assign(new Error("rejected"), { errors: r.errors }),
+          });
+        return { summary: r.summary, version: r.version };
+      }),
+    /** A dry run: what the batch would add, change and remove; nothing is applied. */
+    plan: readProcedure.input(z.strictObject({ ops: OpBatch })).mutation(({ ctx, input }) => {
+      const r = ctx.services.plan(input.ops);
       if (!r.ok) throw new TRPCError({ code: "BAD_REQUEST", message: r.errors.join("; "), cause: Object.assign(new Error("rejected"), { errors: r.errors }) });
-      return { summary: r.summary };
+      return { version: r.version, changes: r.changes };
     }),
   }),
 

@@ -18,6 +18,8 @@ import { writeFileAtomic } from "./store.js";
 export interface PersistedState {
   configDigest: string | null;
   config: AgentConfig;
+  /** The desired-state version (monotonic across restarts). */
+  version?: number;
 }
 
 const FILE = "state.json";
@@ -33,7 +35,12 @@ export function readPersisted(stateDir: string): PersistedState | { error: strin
   }
   const parsed = AgentConfig.safeParse(raw.config);
   if (!parsed.success) return { error: `${file}: ${formatIssues(parsed.error).join("; ")}` };
-  return { configDigest: typeof raw.configDigest === "string" ? raw.configDigest : null, config: parsed.data };
+  const version = (raw as { version?: unknown }).version;
+  return {
+    configDigest: typeof raw.configDigest === "string" ? raw.configDigest : null,
+    config: parsed.data,
+    ...(typeof version === "number" && Number.isSafeInteger(version) && version >= 0 ? { version } : {}),
+  };
 }
 
 export function writePersisted(stateDir: string, state: PersistedState): void {

@@ -25,6 +25,7 @@ import { type HealthChange, HealthMonitor, type ProbeSubject } from "../health/m
 import type { CheckOutcome } from "../health/types.js";
 import type { EventBus } from "../telemetry/events.js";
 import { applyOps, setAdminState } from "./apply-ops.js";
+import { diffConfigs, type PlanItem } from "./plan.js";
 import type { RealServer } from "./real-server.js";
 import { VirtualService } from "./virtual-service.js";
 
@@ -37,10 +38,12 @@ export interface ServiceTableOptions {
   onChange?: (config: AgentConfig) => void;
 }
 
-export type ChangeResult = { ok: true; summary: string[] } | { ok: false; errors: string[] };
+export type ChangeResult = { ok: true; summary: string[]; version: number } | { ok: false; errors: string[]; conflict?: boolean };
 
 export class ServiceTable {
   config: AgentConfig;
+  /** Desired-state version: +1 for every applied change, so two administrators cannot overwrite each other. */
+  version = 0;
   readonly services = new Map<string, VirtualService>();
   readonly table: ConnectionTable;
   readonly templates: TemplateTable;
@@ -87,16 +90,30 @@ export class ServiceTable {
     return this.engine;
   }
 
-  /** Applies a batch of changes atomically. */
-  change(ops: readonly Op[], source: "api" | "agent" = "api"): Promise<ChangeResult> {
-    return this.serialise(async () => {
+  /**
+   * Applies a batch of changes atomically. With `baseVersion`, the batch is refused if the desired state moved
+   * on since that version (optimistic concurrency).
+   */
+  change(ops: readonly Op[], source: "api" | "agent" = "api", baseVersion?: number): Promise<ChangeResult> {
+    return this.serialise(async (): Promise<ChangeResult> => {
+      if (baseVersion !== undefined && baseVersion !== this.version)
+        return { ok: false, conflict: true, errors: [`the configuration changed since version ${baseVersion} (now ${this.version}): re-read it and retry`] };
       const r = applyOps(this.config, ops, this.now());
       if (!r.ok) return r;
       const applied = await this.reconcile(r.config);
       if (!applied.ok) return applied;
       this.events.emit("config.applied", { source, ops: ops.length, summary: r.summary });
-      return { ok: true as const, summary: r.summary };
+      return { ok: true, summary: r.summary, version: this.version };
     });
+  }
+
+  /** What a batch would change, without applying it (errors as change() would report them). */
+  plan(ops: readonly Op[]): { ok: true; version: number; changes: PlanItem[] } | { ok: false; errors: string[] } {
+    const r = applyOps(this.config, ops, this.now());
+    if (!r.ok) return r;
+    const refused = r.config.virtualServices.map((s) => this.engineFor(s).refuse(s)).filter((x): x is string => x !== null);
+    if (refused.length) return { ok: false, errors: refused };
+    return { ok: true, version: this.version, changes: diffConfigs(this.config, r.config) };
   }
 
   /** Replaces the desired configuration (start, SIGHUP reload, restore). */
@@ -143,6 +160,7 @@ export class ServiceTable {
     // 3. the rest cannot fail
     const prev = this.config;
     this.config = next;
+    this.version++;
     for (const vs of opened) {
       this.services.set(vs.key, vs);
       for (const rs of vs.realServers) this.watchAdminState(vs, rs, undefined);
@@ -168,7 +186,7 @@ export class ServiceTable {
     }
     this.syncHealth();
     if (prev !== next) this.opts.onChange?.(next);
-    return { ok: true, summary };
+    return { ok: true, summary, version: this.version };
   }
 
   /** Health probes follow the service table: one per real server with a check (its own or its service's). */
@@ -301,9 +319,12 @@ export class ServiceTable {
     const { realServers, ...fields } = spec;
     const old = vs.spec;
     vs.spec = fields;
+    // A new scheduler starts with the destination list (the kernel's init_service on ipvsadm -E -s).
+    let schedulerChanged = false;
     if (old.scheduler !== fields.scheduler || old.schedulerFlags.join() !== fields.schedulerFlags.join()) {
       vs.scheduler.done();
       vs.scheduler = vs.makeScheduler();
+      schedulerChanged = true;
       summary.push(`${vs.key}: scheduler ${fields.scheduler}`);
     }
     if (old.persistence && !fields.persistence) this.templates.removeWhere((t) => t.service === vs);
@@ -317,7 +338,7 @@ export class ServiceTable {
       if (this.config.sysctl.expireNodestConn) this.closeConnections(vs, rs, "real server removed (expire_nodest_conn)");
       summary.push(`${vs.key}: removed ${rs.address}`);
     }
-    let listChanged = false;
+    let listChanged = schedulerChanged;
     const ordered: RealServer[] = [];
     for (const rsSpec of realServers) {
       let rs = vs.byAddress.get(rsSpec.address);
