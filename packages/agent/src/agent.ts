@@ -17,7 +17,9 @@ import { chooseDesired, readPersisted, writePersisted } from "./state/persisted.
 import { emptyConfig, ServiceTable } from "./state/service-table.js";
 import { writeFileAtomic } from "./state/store.js";
 import { ESTIMATOR_TICK_MS } from "./telemetry/estimator.js";
+import { EventLog } from "./telemetry/event-log.js";
 import { EventBus } from "./telemetry/events.js";
+import { Sampler } from "./telemetry/sampler.js";
 import { createMetrics } from "./telemetry/prometheus.js";
 
 export const VERSION = "0.1.0";
@@ -32,6 +34,7 @@ export interface AgentOptions {
 export interface RunningAgent {
   services: ServiceTable;
   events: EventBus;
+  sampler: Sampler;
   apiUrl: string;
   reload(): Promise<{ ok: boolean; errors: string[] }>;
   shutdown(reason: string): Promise<void>;
@@ -49,6 +52,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const desired: AgentConfig = chooseDesired(fileConfig?.ok ? fileConfig : null, persisted) ?? emptyConfig();
 
   const events = new EventBus();
+  const eventLog = new EventLog(events, Date.now);
   const services = new ServiceTable({
     log,
     events,
@@ -67,6 +71,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const token = loadOrCreateToken(o.stateDir);
   const tls = await loadOrCreateTls(o.stateDir, desired.api.tls, [listen.host]);
   const startedAt = Date.now();
+  const sampler = new Sampler(services, Date.now);
   const info = (): AgentInfo => ({
     version: VERSION,
     pid: process.pid,
@@ -82,6 +87,8 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     auth: new Authenticator(o.stateDir, token),
     metrics: createMetrics(services),
     services,
+    sampler,
+    eventLog,
     info,
     log,
   });
@@ -89,7 +96,10 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   writeFileAtomic(path.join(o.stateDir, "api.json"), `${JSON.stringify(descriptor, null, 2)}\n`, 0o644);
   log.info({ api: control.url, stateDir: o.stateDir, services: services.services.size }, "director agent started");
 
-  const tick = setInterval(() => services.tick(), 1000);
+  const tick = setInterval(() => {
+    services.tick();
+    sampler.tick();
+  }, 1000);
   const estimate = setInterval(() => services.estimate(), ESTIMATOR_TICK_MS);
 
   const reload = async (): Promise<{ ok: boolean; errors: string[] }> => {
@@ -143,7 +153,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     return stopping;
   };
 
-  return { services, events, apiUrl: control.url, reload, shutdown };
+  return { services, events, sampler, apiUrl: control.url, reload, shutdown };
 }
 
 export class ConfigError extends Error {

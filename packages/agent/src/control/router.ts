@@ -3,7 +3,8 @@
  * apply batches of changes, zero counters. Every input is a strict zod schema from @director/model.
  */
 import { EndpointString, type Op, OpBatch, ServiceKey, serviceKey } from "@director/model";
-import { TRPCError } from "@trpc/server";
+import { on } from "node:events";
+import { TRPCError, tracked } from "@trpc/server";
 import { z } from "zod";
 import { ConnectionTable } from "../conn/connection.js";
 import { TemplateTable } from "../conn/persistence.js";
@@ -19,6 +20,8 @@ export function scopeForOps(ops: readonly Op[]): Scope {
   );
   return operate ? "operate" : "admin";
 }
+
+const Resume = z.strictObject({ lastEventId: z.string().regex(/^\d{1,16}$/).nullish() }).default({});
 
 const ConnectionQuery = z
   .strictObject({
@@ -100,6 +103,72 @@ export const appRouter = router({
       if (!vs?.byAddress.has(input.address)) throw new TRPCError({ code: "NOT_FOUND", message: `no such real server ${input.address} in ${k}` });
       return ctx.services.health.history(`${k}|${input.address}`);
     }),
+  }),
+
+  stream: router({
+    /**
+     * 1 Hz samples of every service and real server. Resumable: a client that reconnects with the last id it
+     * saw gets the samples it missed (the last 60 s are kept), then the live ones, without gaps or repeats.
+     */
+    samples: readProcedure.input(Resume).subscription(async function* ({ ctx, input, signal }) {
+      // Listen before backfilling, so nothing falls between the two.
+      const live = on(ctx.sampler.emitter, "sample", { signal });
+      let last = input.lastEventId ? Number(input.lastEventId) : Number.NaN;
+      if (!Number.isNaN(last))
+        for (const s of ctx.sampler.since(last)) {
+          last = s.t;
+          yield tracked(String(s.t), s);
+        }
+      try {
+        for await (const [s] of live) {
+          const sample = s as ReturnType<typeof ctx.sampler.tick>;
+          if (!Number.isNaN(last) && sample.t <= last) continue;
+          last = sample.t;
+          yield tracked(String(sample.t), sample);
+        }
+      } catch (e) {
+        if ((e as Error).name !== "AbortError") throw e;
+      }
+    }),
+    /** Events (health changed, admin state changed, config applied, quorum lost/regained…), resumable by id. */
+    events: readProcedure.input(Resume).subscription(async function* ({ ctx, input, signal }) {
+      const live = on(ctx.eventLog.emitter, "event", { signal });
+      let last = input.lastEventId ? Number(input.lastEventId) : ctx.eventLog.lastId;
+      for (const e of ctx.eventLog.after(last)) {
+        last = e.id;
+        yield tracked(String(e.id), e);
+      }
+      try {
+        for await (const [e] of live) {
+          const ev = e as { id: number };
+          if (ev.id <= last) continue;
+          last = ev.id;
+          yield tracked(String(ev.id), e as ReturnType<typeof ctx.eventLog.after>[number]);
+        }
+      } catch (e) {
+        if ((e as Error).name !== "AbortError") throw e;
+      }
+    }),
+  }),
+
+  history: router({
+    /** A series (a service, or one of its real servers) between two times; 1 s points within the last hour, else 1 min. */
+    query: readProcedure
+      .input(
+        z.strictObject({
+          key: ServiceKey,
+          realServer: EndpointString.optional(),
+          from: z.number().int().min(0),
+          to: z.number().int().min(0),
+          resolution: z.enum(["1s", "1m"]).optional(),
+        }),
+      )
+      .query(({ ctx, input }) => {
+        const series = input.realServer ? `${serviceKey(input.key)}|${input.realServer}` : serviceKey(input.key);
+        const h = ctx.sampler.history(series, input.from, input.to, input.resolution);
+        if (!h) throw new TRPCError({ code: "NOT_FOUND", message: `no history for ${series}` });
+        return h;
+      }),
   }),
 
   stats: router({

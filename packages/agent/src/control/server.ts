@@ -7,6 +7,8 @@ import type { AgentInfo } from "@director/model";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { Logger } from "pino";
 import type { ServiceTable } from "../state/service-table.js";
+import type { EventLog } from "../telemetry/event-log.js";
+import type { Sampler } from "../telemetry/sampler.js";
 import type { Registry } from "prom-client";
 import { type Authenticator, scopeAllows } from "./auth.js";
 import { appRouter } from "./router.js";
@@ -19,6 +21,8 @@ export interface ControlServerOptions {
   auth: Authenticator;
   metrics: Registry;
   services: ServiceTable;
+  sampler: Sampler;
+  eventLog: EventLog;
   info: () => AgentInfo;
   log: Logger;
 }
@@ -28,7 +32,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<{ ser
     router: appRouter,
     basePath: "/trpc/",
     maxBodySize: 8 * 1024 * 1024,
-    createContext: ({ req }) => ({ caller: o.auth.authenticate(req.headers.authorization), services: o.services, info: o.info }),
+    createContext: ({ req }) => ({ caller: o.auth.authenticate(req.headers.authorization), services: o.services, sampler: o.sampler, eventLog: o.eventLog, info: o.info }),
     onError: ({ error, path }) => {
       if (error.code === "INTERNAL_SERVER_ERROR") o.log.error({ err: error, path }, "control API error");
     },

@@ -6,11 +6,15 @@
 import type { AgentInfo } from "@director/model";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { ServiceTable } from "../state/service-table.js";
+import type { EventLog } from "../telemetry/event-log.js";
+import type { Sampler } from "../telemetry/sampler.js";
 import { type Caller, type Scope, scopeAllows } from "./auth.js";
 
 export interface ControlContext {
   caller: Caller | null;
   services: ServiceTable;
+  sampler: Sampler;
+  eventLog: EventLog;
   info: () => AgentInfo;
 }
 

@@ -25,6 +25,12 @@ export class EventBus {
   }
   emit<K extends AgentEventName>(name: K, payload: AgentEvents[K]): void {
     this.emitter.emit(name, payload);
+    this.emitter.emit("*", name, payload);
+  }
+  /** Every event, with its name (the event log and streams). */
+  onAny(fn: (name: AgentEventName, payload: AgentEvents[AgentEventName]) => void): () => void {
+    this.emitter.on("*", fn);
+    return () => this.emitter.off("*", fn);
   }
   on<K extends AgentEventName>(name: K, fn: (payload: AgentEvents[K]) => void): () => void {
     this.emitter.on(name, fn);
