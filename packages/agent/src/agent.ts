@@ -20,6 +20,7 @@ import { ESTIMATOR_TICK_MS } from "./telemetry/estimator.js";
 import { EventLog } from "./telemetry/event-log.js";
 import { EventBus } from "./telemetry/events.js";
 import { Sampler } from "./telemetry/sampler.js";
+import { Webhooks } from "./telemetry/webhooks.js";
 import { createMetrics } from "./telemetry/prometheus.js";
 
 export const VERSION = "0.1.0";
@@ -53,6 +54,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const events = new EventBus();
   const eventLog = new EventLog(events, Date.now);
+  const webhooks = new Webhooks(eventLog, log);
   const services = new ServiceTable({
     log,
     events,
@@ -64,6 +66,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const started = await services.replace(desired, "start");
   if (!started.ok) throw new ConfigError("start", started.errors);
+  webhooks.configure(services.config.webhooks);
   writePersisted(o.stateDir, { configDigest, config: services.config, version: services.version });
 
   const listen = parseEndpoint(o.apiListen ?? desired.api.listen);
@@ -123,6 +126,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
       return { ok: false, errors: r.errors };
     }
     writePersisted(o.stateDir, { configDigest, config: services.config, version: services.version });
+    webhooks.configure(services.config.webhooks);
     return { ok: true, errors: [] };
   };
 
@@ -146,6 +150,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
       }
       clearInterval(tick);
       clearInterval(estimate);
+      webhooks.stop();
       await control.close();
       fs.rmSync(path.join(o.stateDir, "api.json"), { force: true });
       log.info("stopped");

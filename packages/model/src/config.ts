@@ -225,6 +225,25 @@ export const AgentConfig = z
       .default({ listen: "127.0.0.1:9443" }),
     timeouts: Timeouts.default({ tcp: 900, tcpFin: 120, udp: 300 }),
     sysctl: Sysctl.default({ expireNodestConn: false, expireQuiescentTemplate: false }),
+    /**
+     * Webhooks: events POSTed as JSON, signed with HMAC-SHA256 of "<timestamp>.<body>" (header
+     * X-Director-Signature: sha256=<hex>), retried with exponential back-off. The secret is read from a file so it
+     * never appears in the configuration, the API or the logs.
+     */
+    webhooks: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[\w.@-]{1,64}$/, "a webhook name is 1-64 letters, digits, . _ @ -"),
+          url: z.url({ protocol: /^https?$/, error: "a webhook URL is http:// or https://" }).max(2048),
+          secretFile: z.string().min(1).max(4096),
+          /** Event names to send (all when absent), e.g. ["health.changed", "quorum.lost"]. */
+          events: z.array(z.string().max(64)).max(64).optional(),
+          maxAttempts: z.number().int().min(1).max(20).default(6),
+          timeoutMs: z.number().int().min(100).max(60000).default(5000),
+        }),
+      )
+      .max(32)
+      .default([]),
     /** SIGTERM: seconds to let connections finish before closing them. */
     shutdownGraceSeconds: z.number().int().min(0).max(3600).default(30),
     virtualServices: z.array(VirtualServiceSpec).max(10000).default([]),

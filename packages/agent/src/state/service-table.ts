@@ -13,7 +13,7 @@
  * real server has no live connection left (thenMaintenance) or at a deadline.
  * Removing a real server follows expire_nodest_conn: off (default) lets its connections finish, on closes them.
  */
-import type { AgentConfig, Op, RealServerSpec, VirtualServiceSpec } from "@director/model";
+import { AgentConfig, type Op, type RealServerSpec, type VirtualServiceSpec } from "@director/model";
 import { serviceKey } from "@director/model";
 import type { Logger } from "pino";
 import { ConnectionTable } from "../conn/connection.js";
@@ -522,13 +522,7 @@ export class ServiceTable {
 }
 
 export function emptyConfig(): AgentConfig {
-  return {
-    api: { listen: "127.0.0.1:9443" },
-    timeouts: { tcp: 900, tcpFin: 120, udp: 300 },
-    sysctl: { expireNodestConn: false, expireQuiescentTemplate: false },
-    shutdownGraceSeconds: 30,
-    virtualServices: [],
-  };
+  return AgentConfig.parse({});
 }
 
 function sameSpec(a: RealServerSpec, b: RealServerSpec): boolean {

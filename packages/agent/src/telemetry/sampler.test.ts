@@ -1,3 +1,4 @@
+import { AgentConfig } from "@director/model";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { ServiceTable } from "../state/service-table.js";
@@ -12,25 +13,7 @@ describe("sampler history", () => {
     const services = new ServiceTable({ log: pino({ level: "silent" }), events: new EventBus(), now: clock });
     const vip = await freePort();
     const r = await services.replace(
-      {
-        api: { listen: "127.0.0.1:9443" },
-        timeouts: { tcp: 900, tcpFin: 120, udp: 300 },
-        sysctl: { expireNodestConn: false, expireQuiescentTemplate: false },
-        shutdownGraceSeconds: 1,
-        virtualServices: [
-          {
-            protocol: "tcp",
-            address: `127.0.0.1:${vip}`,
-            scheduler: "rr",
-            schedulerFlags: [],
-            onePacket: false,
-            proxyProtocol: "none",
-            engine: "userspace",
-            slowStartSeconds: 0,
-            realServers: [{ address: "127.0.0.1:9", weight: 1, forward: "nat", upperThreshold: 0, lowerThreshold: 0, adminState: "active" }],
-          },
-        ],
-      },
+      AgentConfig.parse({ virtualServices: [{ address: `127.0.0.1:${vip}`, scheduler: "rr", realServers: [{ address: "127.0.0.1:9" }] }] }),
       "start",
     );
     expect(r.ok).toBe(true);
