@@ -253,6 +253,22 @@ describe("persistence", () => {
     expect(await from("127.0.0.1")).toBe(c1);
   });
 
+  it("the connection explorer expires one client's template and closes one real server's connections", async () => {
+    await agentWith("rr", [1, 1], { persistence: { timeout: 300, prefixLength: 32 } });
+    const first = (await httpGet(vip)).trim();
+    const h = await holdConnection(vip);
+    held.push(h);
+    expect(h.name).toBe(first);
+    const closed = new Promise<void>((r) => h.socket.once("close", () => r()));
+    const r = await t!.client.connection.closeRealServer.mutate({ key: key(), address: rsAddr[names.indexOf(first)]! });
+    expect(r.closed).toBe(1);
+    await closed;
+    expect((await t!.client.connection.expireTemplate.mutate({ key: key(), client: "127.0.0.1" })).removed).toBe(1);
+    expect((await httpGet(vip)).trim()).not.toBe(first); // rr moved on, and no template pinned the client
+    const templates = (await t!.client.connection.list.query({})).filter((e) => e.template);
+    expect(templates).toHaveLength(1);
+  });
+
   it("a drained server keeps its persistent clients; maintenance breaks persistence", async () => {
     await agentWith("rr", [1, 1], { persistence: { timeout: 300, prefixLength: 32 } });
     const first = (await httpGet(vip)).trim();

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { ConnectionTable } from "../conn/connection.js";
 import { TemplateTable } from "../conn/persistence.js";
 import type { Scope } from "./auth.js";
+import { maskAddress } from "../conn/persistence.js";
 import { authedProcedure, operateProcedure, readProcedure, requireScope, router } from "./trpc.js";
 
 /** The scope a change needs: admin states and weights are operators' work; the rest is admin. */
@@ -67,6 +68,27 @@ export const appRouter = router({
         out.push(ConnectionTable.entry(c, now, timeouts));
       }
       return out;
+    }),
+    /** Expires the persistence template of one client (the next connection is scheduled afresh). */
+    expireTemplate: operateProcedure
+      .input(z.strictObject({ key: ServiceKey, client: z.ipv4().or(z.ipv6()) }))
+      .mutation(({ ctx, input }) => {
+        const k = serviceKey(input.key);
+        const vs = ctx.services.services.get(k);
+        if (!vs) throw new TRPCError({ code: "NOT_FOUND", message: `no such virtual service ${k}` });
+        const masked = vs.spec.persistence ? maskAddress(input.client, vs.spec.persistence.prefixLength) : input.client;
+        const removed = ctx.services.templates.removeWhere((t) => t.service === vs && t.client === masked);
+        return { removed };
+      }),
+    /** Closes every live connection of one real server now (its admin state does not change). */
+    closeRealServer: operateProcedure.input(z.strictObject({ key: ServiceKey, address: EndpointString })).mutation(({ ctx, input }) => {
+      const k = serviceKey(input.key);
+      const vs = ctx.services.services.get(k);
+      const rs = vs?.byAddress.get(input.address);
+      if (!vs || !rs) throw new TRPCError({ code: "NOT_FOUND", message: `no such real server ${input.address} in ${k}` });
+      const live = rs.live.size;
+      ctx.services.closeConnections(vs, rs, "closed by an operator");
+      return { closed: live };
     }),
   }),
 
