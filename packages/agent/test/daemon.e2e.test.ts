@@ -251,6 +251,19 @@ describe("director-agent check-config and bad files", () => {
     expect(r.stderr).toMatch(/bogus/);
   });
 
+  it("import-keepalived: YAML on stdout that check-config accepts, what it cannot import by line on stderr", () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "director-import-"));
+    const fixture = fileURLToPath(new URL("./fixtures/keepalived/keepalived.conf.quorum", import.meta.url));
+    const r = spawnSync(process.execPath, [BIN, "import-keepalived", fixture], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/keepalived\.conf\.quorum:\d+: /);
+    const out = path.join(dir, "imported.yaml");
+    fs.writeFileSync(out, r.stdout);
+    const check = spawnSync(process.execPath, [BIN, "check-config", out], { encoding: "utf8" });
+    expect(check.status, check.stderr).toBe(0);
+    expect(r.stdout).toMatch(/quorum:/);
+  });
+
   it("refuses to start on malformed YAML, with the line, and writes no state", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "director-check-"));
     const bad = path.join(dir, "bad.yaml");

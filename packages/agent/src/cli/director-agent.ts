@@ -1,11 +1,14 @@
 /**
  * `director-agent [--config FILE] [--state-dir DIR] [--api-listen HOST:PORT]` — flags → config → run().
  */
+import fs from "node:fs";
 import { Command } from "commander";
+import { stringify } from "yaml";
 import { ConfigError, runAgent, VERSION } from "../agent.js";
 import { createToken, readTokens, revokeToken, SCOPES, type Scope } from "../control/auth.js";
 import { defaultStateDir } from "../control/client.js";
 import { loadConfigFile } from "../state/config-file.js";
+import { importKeepalived, parseKeepalivedBlocks } from "../state/keepalived-import.js";
 
 const program = new Command()
   .name("director-agent")
@@ -42,6 +45,30 @@ program
     }
     process.stderr.write(`${file}: configuration invalid\n${r.errors.map((x) => `  ${x}\n`).join("")}`);
     process.exit(1);
+  });
+
+program
+  .command("import-keepalived <file>")
+  .description("convert a keepalived.conf to a configuration: YAML on stdout, what is not imported as FILE:LINE: message on stderr")
+  .action((file: string) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+      process.stderr.write(`director-agent: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const { config, problems } = importKeepalived(text);
+    for (const p of problems) process.stderr.write(`${file}:${p.line}: ${p.message}\n`);
+    const imported = config.virtualServices?.length ?? 0;
+    if (imported === 0 && parseKeepalivedBlocks(text).statements.some((s) => s.keyword === "virtual_server")) {
+      process.stderr.write(`director-agent: ${file}: no virtual_server could be imported\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stdout.write(`# Imported from ${file.replace(/[\r\n]/g, " ")} by director-agent import-keepalived: ${imported} virtual services, ${problems.length} problems.\n`);
+    process.stdout.write(stringify(config));
   });
 
 const stateDirDefault = process.env.DIRECTOR_STATE_DIR || defaultStateDir();
