@@ -3,6 +3,7 @@
  *   SIGHUP  re-read the configuration, validate it whole, apply it as a diff; an invalid file changes nothing.
  *   SIGTERM stop accepting, let connections finish up to shutdownGraceSeconds, close the rest, exit.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { AgentConfig, AgentInfo } from "@director/model";
@@ -32,12 +33,24 @@ export interface AgentOptions {
   log?: Logger;
 }
 
+/** Listening sockets handed over by the previous process: DIRECTOR_INHERITED_LISTENERS = {"tcp/…": fd}. */
+function inheritedListeners(): Map<string, number> | undefined {
+  const raw = process.env.DIRECTOR_INHERITED_LISTENERS;
+  delete process.env.DIRECTOR_INHERITED_LISTENERS;
+  if (!raw) return undefined;
+  const out = new Map<string, number>();
+  for (const [k, v] of Object.entries(JSON.parse(raw) as Record<string, unknown>)) if (typeof v === "number" && Number.isInteger(v) && v > 2) out.set(k, v);
+  return out;
+}
+
 export interface RunningAgent {
   services: ServiceTable;
   events: EventBus;
   sampler: Sampler;
   apiUrl: string;
   reload(): Promise<{ ok: boolean; errors: string[] }>;
+  /** Seamless upgrade: start a new agent process on the same listening sockets, then drain and exit. */
+  upgrade(): Promise<{ ok: boolean; error?: string }>;
   shutdown(reason: string): Promise<void>;
 }
 
@@ -52,6 +65,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   let configDigest: string | null = fileConfig?.digest ?? persisted?.configDigest ?? null;
   const desired: AgentConfig = chooseDesired(fileConfig?.ok ? fileConfig : null, persisted) ?? emptyConfig();
 
+  const inherited = inheritedListeners();
   const events = new EventBus();
   const eventLog = new EventLog(events, Date.now);
   const webhooks = new Webhooks(eventLog, log);
@@ -59,6 +73,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     log,
     events,
     onChange: (config) => writePersisted(o.stateDir, { configDigest, config, version: services.version }),
+    ...(inherited ? { inherited } : {}),
   });
   services.version = persisted?.version ?? 0;
   events.on("config.applied", (e) => log.info(e, "config applied"));
@@ -82,7 +97,8 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     now: Date.now(),
     ...(o.configFile ? { configPath: path.resolve(o.configFile) } : {}),
   });
-  const control = await startControlServer({
+  const startControl = () =>
+    startControlServer({
     host: listen.host,
     port: listen.port,
     cert: tls.cert,
@@ -90,13 +106,17 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     auth: new Authenticator(o.stateDir, token),
     metrics: createMetrics(services),
     services,
-    sampler,
-    eventLog,
-    info,
-    log,
-  });
-  const descriptor: ApiDescriptor = { url: control.url, certFile: path.resolve(tls.certFile), pid: process.pid };
-  writeFileAtomic(path.join(o.stateDir, "api.json"), `${JSON.stringify(descriptor, null, 2)}\n`, 0o644);
+      sampler,
+      eventLog,
+      info,
+      log,
+    });
+  let control = await startControl();
+  const writeDescriptor = () => {
+    const descriptor: ApiDescriptor = { url: control.url, certFile: path.resolve(tls.certFile), pid: process.pid };
+    writeFileAtomic(path.join(o.stateDir, "api.json"), `${JSON.stringify(descriptor, null, 2)}\n`, 0o644);
+  };
+  writeDescriptor();
   log.info({ api: control.url, stateDir: o.stateDir, services: services.services.size }, "director agent started");
 
   const tick = setInterval(() => {
@@ -130,6 +150,50 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     return { ok: true, errors: [] };
   };
 
+  let handedOver = false;
+  const upgrade = async (): Promise<{ ok: boolean; error?: string }> => {
+    if (handedOver) return { ok: false, error: "an upgrade is already under way" };
+    handedOver = true;
+    const fds = services.engine.listenerFds();
+    const keys = [...fds.keys()];
+    log.info({ listeners: keys.length }, "upgrade: starting a new agent process on the same listening sockets");
+    await control.close(); // the new process takes the API address
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      stdio: ["ignore", "inherit", "inherit", "ipc", ...keys.map((k) => fds.get(k)!)],
+      env: { ...process.env, DIRECTOR_INHERITED_LISTENERS: JSON.stringify(Object.fromEntries(keys.map((k, i) => [k, 4 + i]))) },
+      detached: true,
+    });
+    const ready = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve("the new process was not ready within 30 s"), 30_000);
+      child.once("message", (m) => {
+        clearTimeout(timer);
+        resolve(m === "ready" ? undefined : `unexpected message ${JSON.stringify(m)}`);
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve(`the new process exited (${code})`);
+      });
+    });
+    if (ready) {
+      log.error({ error: ready }, "upgrade failed: this process keeps running");
+      if (child.exitCode === null) child.kill("SIGKILL");
+      control = await startControl();
+      writeDescriptor();
+      handedOver = false;
+      return { ok: false, error: ready };
+    }
+    child.unref();
+    log.info({ pid: child.pid }, "upgrade: the new process is serving; draining this one");
+    void shutdown("upgrade").then(() => process.exit(0));
+    return { ok: true };
+  };
+
+  // Started by an upgrade: tell the old process we serve, then cut the tie.
+  if (inherited && process.send) {
+    process.send("ready");
+    process.disconnect();
+  }
+
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
@@ -151,14 +215,16 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
       clearInterval(tick);
       clearInterval(estimate);
       webhooks.stop();
-      await control.close();
-      fs.rmSync(path.join(o.stateDir, "api.json"), { force: true });
+      if (!handedOver) {
+        await control.close();
+        fs.rmSync(path.join(o.stateDir, "api.json"), { force: true });
+      }
       log.info("stopped");
     })();
     return stopping;
   };
 
-  return { services, events, sampler, apiUrl: control.url, reload, shutdown };
+  return { services, events, sampler, apiUrl: control.url, reload, upgrade, shutdown };
 }
 
 export class ConfigError extends Error {

@@ -31,15 +31,27 @@ beforeAll(async () => {
 afterAll(async () => {
   await nginx?.stop();
 });
+const upgradedPids: number[] = [];
 afterEach(() => {
   for (const p of procs.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
+  for (const pid of upgradedPids.splice(0)) {
+    // Only if that PID is still one of our agents (a PID can be reused once its process is gone).
+    let cmd = "";
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    if (dir && cmd.includes("director-agent") && cmd.includes(dir)) process.kill(pid, "SIGKILL");
+  }
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 interface Daemon {
   proc: ChildProcess;
   logs: Record<string, unknown>[];
-  waitLog(msg: string, from?: number): Promise<Record<string, unknown>>;
+  /** Resolves on the first log line with this message from index `from`; rejects if the agent exits first (unless allowExit). */
+  waitLog(msg: string, from?: number, allowExit?: boolean): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
 }
 
@@ -79,9 +91,10 @@ function startDaemon(configFile: string, stateDir: string): Promise<Daemon> {
     proc,
     logs,
     exited,
-    waitLog: (msg, from = 0) => {
+    waitLog: (msg, from = 0, allowExit = false) => {
       const hit = logs.slice(from).find((l) => l.msg === msg);
       if (hit) return Promise.resolve(hit);
+      if (allowExit) return new Promise<Record<string, unknown>>((resolve) => waiters.push({ msg, from, resolve }));
       return Promise.race([
         new Promise<Record<string, unknown>>((resolve) => waiters.push({ msg, from, resolve })),
         exited.then((code) => {
@@ -219,6 +232,67 @@ describe("director-agent process", () => {
     held.close();
     expect(await d.exited).toBe(0);
   });
+});
+
+describe("hitless reload and upgrade", () => {
+  it("20 reloads and 3 binary upgrades under wrk load: zero failed connections", async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "director-upgrade-"));
+    const cfg = path.join(dir, "director.yaml");
+    const state = path.join(dir, "state");
+    const vip = await freePort();
+    const apiPort = await freePort();
+    writeConfig(cfg, vip, apiPort, [1, 1, 1]);
+    const d = await startDaemon(cfg, state);
+    const lua = fileURLToPath(new URL("../bench/wrk-json.lua", import.meta.url));
+    const wrk = spawn("wrk", ["-t1", "-c16", "-d15s", "--timeout", "5s", "-s", lua, "-H", "Connection: close", `http://127.0.0.1:${vip}/`], { stdio: ["ignore", "pipe", "pipe"] });
+    procs.push(wrk);
+    let wrkOut = "";
+    wrk.stdout!.on("data", (x) => {
+      wrkOut += x;
+    });
+    const wrkDone = new Promise<void>((r) => wrk.once("exit", () => r()));
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      writeConfig(cfg, vip, apiPort, i % 2 === 0 ? [2, 1, 1] : [1, 1, 1]);
+      const from = d.logs.length;
+      d.proc.kill("SIGHUP");
+      await d.waitLog("config applied", from);
+    }
+    const pids = new Set<number>([d.proc.pid!]);
+    const apiPid = () => (JSON.parse(fs.readFileSync(path.join(state, "api.json"), "utf8")) as { pid: number }).pid;
+    try {
+      for (let u = 0; u < 3; u++) {
+        const pid = apiPid();
+        const from = d.logs.length;
+        process.kill(pid, "SIGUSR2");
+        // The old process logs its hand-over; the new one shares the first process's stdout.
+        await d.waitLog("upgrade: the new process is serving; draining this one", from, true);
+        const next = apiPid();
+        expect(pids.has(next)).toBe(false);
+        pids.add(next);
+      }
+    } finally {
+      // Processes started by the upgrades are ours too: afterEach ends any still running, by PID.
+      upgradedPids.push(...pids);
+    }
+    expect(Date.now() - started).toBeLessThan(15_000); // everything happened while wrk was running
+    await wrkDone;
+    const json = JSON.parse(/^JSON:(.*)$/m.exec(wrkOut)![1]!) as Record<string, number>;
+    expect(json.requests).toBeGreaterThan(500);
+    expect({ connect: json.err_connect, read: json.err_read, write: json.err_write, status: json.err_status, timeout: json.err_timeout }).toEqual({
+      connect: 0,
+      read: 0,
+      write: 0,
+      status: 0,
+      timeout: 0,
+    });
+    // The last process serves and answers its API; stop it by the PID it published.
+    const last = (JSON.parse(fs.readFileSync(path.join(state, "api.json"), "utf8")) as { pid: number }).pid;
+    const client = createAgentClient(resolveAgentEndpoint({ DIRECTOR_STATE_DIR: state }));
+    expect((await client.info.query()).pid).toBe(last);
+    client.close();
+    process.kill(last, "SIGTERM");
+  }, 60_000);
 });
 
 describe("director-agent check-config and bad files", () => {

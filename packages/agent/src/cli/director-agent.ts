@@ -21,6 +21,7 @@ const program = new Command()
     try {
       const agent = await runAgent({ configFile: opts.config, stateDir: opts.stateDir, apiListen: opts.apiListen });
       process.on("SIGHUP", () => void agent.reload());
+      process.on("SIGUSR2", () => void agent.upgrade());
       const stop = (sig: string) => void agent.shutdown(sig).then(() => process.exit(0));
       process.on("SIGTERM", () => stop("SIGTERM"));
       process.on("SIGINT", () => stop("SIGINT"));
@@ -72,6 +73,22 @@ program
   });
 
 const stateDirDefault = process.env.DIRECTOR_STATE_DIR || defaultStateDir();
+
+program
+  .command("upgrade")
+  .description("seamless upgrade: the running agent starts this version on its listening sockets, then drains and exits (SIGUSR2)")
+  .option("-s, --state-dir <dir>", "the agent's state directory", stateDirDefault)
+  .action((o: { stateDir: string }) => {
+    let pid: number;
+    try {
+      pid = (JSON.parse(fs.readFileSync(`${o.stateDir}/api.json`, "utf8")) as { pid: number }).pid;
+      process.kill(pid, "SIGUSR2");
+    } catch (e) {
+      process.stderr.write(`director-agent: no running agent in ${o.stateDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`asked agent ${pid} to hand over to a new process\n`);
+  });
 const token = program.command("token").description("API tokens with scopes: read, operate (drain, maintenance, weight), admin");
 token
   .command("create")

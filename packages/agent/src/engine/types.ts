@@ -16,6 +16,8 @@ export interface EngineContext {
   now: () => number;
   timeouts: () => Timeouts;
   log: Logger;
+  /** Listening sockets handed over by the previous agent process (seamless upgrade): service key → fd. */
+  inherited?: Map<string, number>;
   /** A connection to a real server failed (passive health feeds on this). */
   onConnectFailed?: (vs: VirtualService, rs: RealServer, error: string) => void;
 }

@@ -34,6 +34,8 @@ export interface ServiceTableOptions {
   events: EventBus;
   now?: () => number;
   random?: () => number;
+  /** Listening sockets inherited from the previous process (seamless upgrade). */
+  inherited?: Map<string, number>;
   /** Called after every successful change with the new desired configuration (persist it). */
   onChange?: (config: AgentConfig) => void;
 }
@@ -75,6 +77,7 @@ export class ServiceTable {
       timeouts: () => this.config.timeouts,
       log: this.log,
       onConnectFailed: (vs, rs, error) => this.onConnectFailed(vs, rs, error),
+      ...(opts.inherited ? { inherited: opts.inherited } : {}),
     };
     this.engine = new UserspaceEngine(ctx);
     this.health = new HealthMonitor({

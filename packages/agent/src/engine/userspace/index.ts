@@ -47,6 +47,17 @@ export class UserspaceEngine implements Engine {
     await Promise.all([...this.listeners.keys()].map((vs) => this.close(vs)));
   }
 
+  /** Listening TCP sockets by service key, for a seamless upgrade. */
+  listenerFds(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [vs, l] of this.listeners) {
+      if (!(l instanceof TcpListener)) continue;
+      const fd = l.fd;
+      if (fd !== undefined && fd >= 0) out.set(vs.key, fd);
+    }
+    return out;
+  }
+
   /** Housekeeping: UDP session idle expiry. */
   expire(now: number): void {
     for (const l of this.listeners.values()) if (l instanceof UdpListener) l.expire(now);

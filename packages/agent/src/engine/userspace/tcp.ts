@@ -27,12 +27,21 @@ export class TcpListener {
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(new Error(`cannot listen on tcp ${this.vs.address}: ${e.message}`));
       this.server.once("error", onError);
-      this.server.listen({ host: this.vs.host, port: this.vs.port, backlog: 4096 }, () => {
+      // A socket handed over by the previous process keeps its queue of pending connections: none is refused.
+      const fd = this.ctx.inherited?.get(this.vs.key);
+      if (fd !== undefined) this.ctx.inherited!.delete(this.vs.key);
+      const where = fd !== undefined ? { fd, backlog: 4096 } : { host: this.vs.host, port: this.vs.port, backlog: 4096 };
+      this.server.listen(where, () => {
         this.server.off("error", onError);
         this.server.on("error", (e) => this.ctx.log.error({ err: e, service: this.vs.key }, "listener error"));
         resolve();
       });
     });
+  }
+
+  /** The listening socket's file descriptor (to hand over in a seamless upgrade). */
+  get fd(): number | undefined {
+    return (this.server as unknown as { _handle?: { fd?: number } })._handle?.fd;
   }
 
   /** Stops accepting. Resolves at once: server.close()'s callback would wait for every connection to end. */
