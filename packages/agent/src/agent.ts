@@ -103,6 +103,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     port: listen.port,
     cert: tls.cert,
     key: tls.key,
+    ...(desired.api.clientCa ? { clientCa: fs.readFileSync(desired.api.clientCa, "utf8") } : {}),
     auth: new Authenticator(o.stateDir, token),
     metrics: createMetrics(services),
     services,

@@ -217,3 +217,35 @@ describe("token CLI model", () => {
     c.close();
   });
 });
+
+describe("mutual TLS", () => {
+  it("with api.clientCa, a client needs a certificate from that CA as well as its token", async () => {
+    const selfsigned = (await import("selfsigned")).default;
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const pems = await selfsigned.generate([{ name: "commonName", value: "director-test-ca" }], {
+      keyType: "ec",
+      curve: "P-256",
+      algorithm: "sha256",
+      extensions: [{ name: "basicConstraints", cA: true }],
+      clientCertificate: { cn: "operator" },
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "director-mtls-"));
+    fs.writeFileSync(path.join(dir, "ca.pem"), pems.cert);
+    const m = await startTestAgent(
+      { api: { listen: "127.0.0.1:1", clientCa: path.join(dir, "ca.pem") }, virtualServices: [] },
+      { cert: pems.clientcert!, key: pems.clientprivate! },
+    );
+    try {
+      expect((await m.client.info.query()).version).toMatch(/\d+\.\d+\.\d+/);
+      const ep = resolveAgentEndpoint({ DIRECTOR_STATE_DIR: m.stateDir });
+      const without = createAgentClient(ep);
+      await expect(without.info.query()).rejects.toThrow();
+      without.close();
+    } finally {
+      await m.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

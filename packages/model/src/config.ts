@@ -221,6 +221,8 @@ export const AgentConfig = z
       .strictObject({
         listen: EndpointString.default("127.0.0.1:9443"),
         tls: z.strictObject({ cert: z.string().min(1).max(4096), key: z.string().min(1).max(4096) }).optional(),
+        /** Mutual TLS: clients must present a certificate signed by this CA (PEM file), besides their token. */
+        clientCa: z.string().min(1).max(4096).optional(),
       })
       .default({ listen: "127.0.0.1:9443" }),
     timeouts: Timeouts.default({ tcp: 900, tcpFin: 120, udp: 300 }),
@@ -249,6 +251,9 @@ export const AgentConfig = z
     virtualServices: z.array(VirtualServiceSpec).max(10000).default([]),
   })
   .superRefine((cfg, ctx) => {
+    // The management API never shares an address with a VIP (a VIP faces clients).
+    if (cfg.virtualServices.some((v) => v.protocol === "tcp" && v.address === cfg.api.listen))
+      ctx.addIssue({ code: "custom", path: ["api", "listen"], message: `the API address ${cfg.api.listen} is also a virtual service` });
     const seen = new Set<string>();
     cfg.virtualServices.forEach((vs, i) => {
       const key = serviceKey(vs);

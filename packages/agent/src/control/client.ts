@@ -13,12 +13,15 @@ export interface AgentEndpoint {
   token: string;
   /** PEM of the agent's certificate or its CA. */
   ca?: string;
+  /** Client certificate and key (PEM) when the agent requires mutual TLS. */
+  cert?: string;
+  key?: string;
 }
 
 export type AgentClient = ReturnType<typeof createAgentClient>;
 
 export function createAgentClient(ep: AgentEndpoint) {
-  const agent = new https.Agent({ ca: ep.ca, keepAlive: true, minVersion: "TLSv1.2" });
+  const agent = new https.Agent({ ca: ep.ca, cert: ep.cert, key: ep.key, keepAlive: true, minVersion: "TLSv1.2" });
   const fetchImpl = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
     new Promise((resolve, reject) => {
       const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
@@ -76,6 +79,8 @@ export function resolveAgentEndpoint(env: NodeJS.ProcessEnv = process.env): Agen
     if (!env.DIRECTOR_AGENT_TOKEN) throw new Error("DIRECTOR_AGENT_URL is set but DIRECTOR_AGENT_TOKEN is not");
     const ep: AgentEndpoint = { url: env.DIRECTOR_AGENT_URL, token: env.DIRECTOR_AGENT_TOKEN };
     if (env.DIRECTOR_AGENT_CA) ep.ca = fs.readFileSync(env.DIRECTOR_AGENT_CA, "utf8");
+    if (env.DIRECTOR_AGENT_CERT) ep.cert = fs.readFileSync(env.DIRECTOR_AGENT_CERT, "utf8");
+    if (env.DIRECTOR_AGENT_KEY) ep.key = fs.readFileSync(env.DIRECTOR_AGENT_KEY, "utf8");
     return ep;
   }
   const dir = env.DIRECTOR_STATE_DIR || defaultStateDir();

@@ -18,6 +18,8 @@ export interface ControlServerOptions {
   port: number;
   cert: string;
   key: string;
+  /** PEM of a CA: require client certificates it signed (mutual TLS). */
+  clientCa?: string;
   auth: Authenticator;
   metrics: Registry;
   services: ServiceTable;
@@ -37,7 +39,9 @@ export async function startControlServer(o: ControlServerOptions): Promise<{ ser
       if (error.code === "INTERNAL_SERVER_ERROR") o.log.error({ err: error, path }, "control API error");
     },
   });
-  const server = https.createServer({ cert: o.cert, key: o.key, minVersion: "TLSv1.2" }, (req, res) => {
+  const tlsOptions: https.ServerOptions = { cert: o.cert, key: o.key, minVersion: "TLSv1.2" };
+  if (o.clientCa) Object.assign(tlsOptions, { ca: o.clientCa, requestCert: true, rejectUnauthorized: true });
+  const server = https.createServer(tlsOptions, (req, res) => {
     if (req.url === "/metrics" && req.method === "GET") {
       const caller = o.auth.authenticate(req.headers.authorization);
       if (!caller) return void res.writeHead(401, { "content-type": "text/plain", "www-authenticate": "Bearer" }).end("missing or wrong bearer token\n");

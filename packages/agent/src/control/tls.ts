@@ -33,6 +33,7 @@ export async function loadOrCreateTls(stateDir: string, configured: { cert: stri
   const pems = await selfsigned.generate([{ name: "commonName", value: "director-agent" }], {
     keyType: "ec",
     curve: "P-256",
+    algorithm: "sha256",
     notAfterDate: notAfter,
     extensions: [
       { name: "basicConstraints", cA: true },

@@ -18,13 +18,13 @@ export interface TestAgent {
   stop(): Promise<void>;
 }
 
-export async function startTestAgent(config: AgentConfigInput): Promise<TestAgent> {
+export async function startTestAgent(config: AgentConfigInput, clientTls: { cert?: string; key?: string } = {}): Promise<TestAgent> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "director-agent-"));
   const configFile = path.join(stateDir, "director.yaml");
   const apiPort = await freePort();
-  fs.writeFileSync(configFile, stringify({ ...config, api: { listen: `127.0.0.1:${apiPort}` } }));
+  fs.writeFileSync(configFile, stringify({ ...config, api: { ...config.api, listen: `127.0.0.1:${apiPort}` } }));
   const agent = await runAgent({ configFile, stateDir, log: pino({ level: process.env.DIRECTOR_TEST_LOG ?? "silent" }) });
-  const client = createAgentClient(resolveAgentEndpoint({ DIRECTOR_STATE_DIR: stateDir }));
+  const client = createAgentClient({ ...resolveAgentEndpoint({ DIRECTOR_STATE_DIR: stateDir }), ...clientTls });
   return {
     agent,
     client,
