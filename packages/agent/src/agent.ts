@@ -66,13 +66,24 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const desired: AgentConfig = chooseDesired(fileConfig?.ok ? fileConfig : null, persisted) ?? emptyConfig();
 
   const inherited = inheritedListeners();
+  /** Set once this process handed its sockets to a new one: from then on the new process owns the state dir. */
+  let handedOver = false;
+  // A change is applied even if writing it down fails (disk full, read-only): say so loudly, never crash.
+  const persist = (config: AgentConfig) => {
+    if (handedOver) return;
+    try {
+      writePersisted(o.stateDir, { configDigest, config, version: services.version });
+    } catch (e) {
+      log.error({ err: e, stateDir: o.stateDir }, "state not persisted: the change is running but will not survive a restart");
+    }
+  };
   const events = new EventBus();
   const eventLog = new EventLog(events, Date.now);
   const webhooks = new Webhooks(eventLog, log);
   const services = new ServiceTable({
     log,
     events,
-    onChange: (config) => writePersisted(o.stateDir, { configDigest, config, version: services.version }),
+    onChange: (config) => persist(config),
     ...(inherited ? { inherited } : {}),
   });
   services.version = persisted?.version ?? 0;
@@ -82,7 +93,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const started = await services.replace(desired, "start");
   if (!started.ok) throw new ConfigError("start", started.errors);
   webhooks.configure(services.config.webhooks);
-  writePersisted(o.stateDir, { configDigest, config: services.config, version: services.version });
+  persist(services.config);
 
   const listen = parseEndpoint(o.apiListen ?? desired.api.listen);
   if ("error" in listen) throw new ConfigError("--api-listen", [listen.error]);
@@ -146,14 +157,18 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
       log.error({ file: o.configFile, errors: r.errors }, "reload rejected, running state kept");
       return { ok: false, errors: r.errors };
     }
-    writePersisted(o.stateDir, { configDigest, config: services.config, version: services.version });
+    persist(services.config);
     webhooks.configure(services.config.webhooks);
     return { ok: true, errors: [] };
   };
 
-  let handedOver = false;
   const upgrade = async (): Promise<{ ok: boolean; error?: string }> => {
     if (handedOver) return { ok: false, error: "an upgrade is already under way" };
+    if ([...services.services.values()].some((vs) => vs.spec.protocol === "udp")) {
+      const error = "UDP services cannot be handed over to a new process: restart the agent instead";
+      log.error({ error }, "upgrade refused");
+      return { ok: false, error };
+    }
     handedOver = true;
     const fds = services.engine.listenerFds();
     const keys = [...fds.keys()];

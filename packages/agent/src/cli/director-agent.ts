@@ -20,8 +20,9 @@ const program = new Command()
   .action(async (opts: { config?: string; stateDir: string; apiListen?: string }) => {
     try {
       const agent = await runAgent({ configFile: opts.config, stateDir: opts.stateDir, apiListen: opts.apiListen });
-      process.on("SIGHUP", () => void agent.reload());
-      process.on("SIGUSR2", () => void agent.upgrade());
+      const report = (what: string) => (e: unknown) => process.stderr.write(`director-agent: ${what} failed: ${(e as Error).message}\n`);
+      process.on("SIGHUP", () => void agent.reload().catch(report("reload")));
+      process.on("SIGUSR2", () => void agent.upgrade().catch(report("upgrade")));
       const stop = (sig: string) => void agent.shutdown(sig).then(() => process.exit(0));
       process.on("SIGTERM", () => stop("SIGTERM"));
       process.on("SIGINT", () => stop("SIGINT"));

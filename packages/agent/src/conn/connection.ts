@@ -5,7 +5,8 @@
  *  - TCP turns ACTIVE when it reaches ESTABLISHED and INACTIVE again on any other state (FIN, CLOSE…);
  *  - UDP never leaves INACTIVE: UDP sessions are counted in InActConn, as `ipvsadm -L` shows them;
  *  - a closed TCP connection stays in the table as TIME_WAIT (inactive) for the `tcpfin` timeout, then is
- *    unbound; wlc/lc see it through inactiveConns, as they do in the kernel;
+ *    unbound; wlc/lc see it through inactiveConns, as they do in the kernel; one that never connected to its
+ *    real server is unbound at once (the kernel's short CLOSE state);
  *  - binding checks the upper threshold (overload), unbinding clears it with hysteresis.
  * The userspace engine is a full proxy, so "states" are those of the two sockets it owns: SYN_SENT while it
  * connects to the real server, ESTABLISHED while both are open, FIN_WAIT once either side sent FIN,
@@ -61,6 +62,8 @@ export interface ConnectionTableOptions {
   lingerSeconds: () => number;
   /** A real server's last live connection ended (drain → maintenance when idle). */
   onIdle: (rs: RealServer) => void;
+  /** A connection to a real server never completed within the connect timeout (passive health). */
+  onConnectTimeout?: (conn: Connection) => void;
   /** A template's last controlled connection was unbound. */
   onUnbound?: (conn: Connection) => void;
 }
@@ -116,7 +119,7 @@ export class ConnectionTable {
     const rs = conn.realServer;
     rs.live.delete(conn);
     conn.handle = undefined;
-    if (conn.protocol === "tcp") {
+    if (conn.protocol === "tcp" && conn.state !== "SYN_SENT") {
       this.setState(conn, "TIME_WAIT");
       const linger = this.opts.lingerSeconds();
       conn.expiresAt = this.opts.now() + linger * 1000;
@@ -179,6 +182,7 @@ export class ConnectionTable {
         c.seenBytes = total;
         c.activeAt = now;
       } else if (now - c.activeAt >= idleTimeout(c.state, timeouts) * 1000) {
+        if (c.state === "SYN_SENT") this.opts.onConnectTimeout?.(c);
         c.handle.destroy("idle timeout");
         closed++;
       }

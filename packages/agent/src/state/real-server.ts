@@ -83,7 +83,8 @@ export class RealServer implements Dest {
   refresh(): boolean {
     const available =
       !this.removed && this.healthy && !this.ejected && this.agentRequest !== "maint" && this.spec.adminState !== "maintenance";
-    const quiesced = this.spec.adminState === "draining" || this.inhibited || this.agentRequest === "drain";
+    // A configured weight of 0 quiesces whatever feedback or checks report (the administrator's word wins).
+    const quiesced = this.spec.adminState === "draining" || this.spec.weight === 0 || this.inhibited || this.agentRequest === "drain";
     const base = this.healthWeight ?? this.feedbackWeight ?? this.spec.weight;
     // Slow start never rounds a non-zero weight down to 0, which would quiesce the server.
     const weight = quiesced ? 0 : this.ramp !== undefined && base > 0 ? Math.max(1, Math.round(base * this.ramp)) : base;

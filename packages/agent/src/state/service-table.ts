@@ -55,6 +55,8 @@ export class ServiceTable {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly events: EventBus;
+  /** Set by stopAccepting(): no more changes, probes or deadlines (the process is draining or handed over). */
+  private stopped = false;
   /** Serialises changes: one reconcile at a time. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -68,6 +70,7 @@ export class ServiceTable {
       now: this.now,
       lingerSeconds: () => this.config.timeouts.tcpFin,
       onIdle: (rs) => this.onIdle(rs),
+      onConnectTimeout: (c) => this.onConnectFailed(c.service, c.realServer, "connect timeout"),
     });
     this.templates = new TemplateTable(this.now, () => this.config.sysctl.expireQuiescentTemplate);
     const ctx: EngineContext = {
@@ -99,6 +102,7 @@ export class ServiceTable {
    */
   change(ops: readonly Op[], source: "api" | "agent" = "api", baseVersion?: number): Promise<ChangeResult> {
     return this.serialise(async (): Promise<ChangeResult> => {
+      if (this.stopped) return { ok: false, errors: ["the agent is shutting down: no more changes"] };
       if (baseVersion !== undefined && baseVersion !== this.version)
         return { ok: false, conflict: true, errors: [`the configuration changed since version ${baseVersion} (now ${this.version}): re-read it and retry`] };
       const r = applyOps(this.config, ops, this.now());
@@ -196,6 +200,7 @@ export class ServiceTable {
   private readonly probed = new Map<string, { vs: VirtualService; rs: RealServer }>();
 
   private syncHealth(): void {
+    if (this.stopped) return;
     const subjects: ProbeSubject[] = [];
     this.probed.clear();
     for (const vs of this.services.values()) {
@@ -221,6 +226,9 @@ export class ServiceTable {
     const started = this.health.sync(subjects);
     for (const [key, state] of started) {
       const hit = this.probed.get(key)!;
+      // A new or changed check starts clean: nothing an earlier agent-check reported carries over.
+      hit.rs.healthWeight = undefined;
+      hit.rs.agentRequest = undefined;
       this.applyHealth(hit.vs, hit.rs, state === "up", key);
     }
   }
@@ -354,7 +362,17 @@ export class ServiceTable {
         const before = rs.spec;
         rs.spec = rsSpec;
         // __ip_vs_update_dest: a raised (or removed) upper threshold clears the overload flag.
-        if (!rsSpec.upperThreshold || rsSpec.upperThreshold > rs.activeConns + rs.inactiveConns) rs.overloaded = false;
+        if (rs.overloaded && (!rsSpec.upperThreshold || rsSpec.upperThreshold > rs.activeConns + rs.inactiveConns)) {
+          rs.overloaded = false;
+          listChanged = true; // the scheduler's index must see it eligible again
+        }
+        if (rsSpec.weight !== before.weight && rs.feedbackWeight !== undefined) {
+          // An administrator's weight wins over dynamic feedback; feedback restarts from it.
+          rs.feedbackWeight = undefined;
+          rs.feedback = undefined;
+          this.pollers.get(`${vs.key}|${rs.address}`)?.poller.stop();
+          this.pollers.delete(`${vs.key}|${rs.address}`);
+        }
         if (rs.refresh()) listChanged = true;
         this.watchAdminState(vs, rs, before);
       }
@@ -459,6 +477,14 @@ export class ServiceTable {
   /** Housekeeping, once a second: expiries and admin deadlines. */
   tick(): void {
     const now = this.now();
+    if (this.stopped) {
+      // Draining: connections still expire, but no admin deadline or slow start changes anything.
+      this.table.expire(now);
+      this.table.sweepIdle(now, this.config.timeouts);
+      this.templates.expire(now);
+      this.engine.expire(now);
+      return;
+    }
     this.table.expire(now);
     this.table.sweepIdle(now, this.config.timeouts);
     this.templates.expire(now);
@@ -509,6 +535,7 @@ export class ServiceTable {
 
   /** Stops accepting new connections; existing ones continue. */
   async stopAccepting(): Promise<void> {
+    this.stopped = true;
     this.health.stop();
     for (const p of this.pollers.values()) p.poller.stop();
     this.pollers.clear();

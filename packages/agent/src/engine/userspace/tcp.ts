@@ -20,7 +20,15 @@ export class TcpListener {
     private readonly vs: VirtualService,
     private readonly ctx: EngineContext,
   ) {
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.accept(s));
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => {
+      try {
+        this.accept(s);
+      } catch (e) {
+        // One connection's trouble must never take the director down.
+        this.ctx.log.error({ err: e, service: this.vs.key }, "connection setup failed");
+        s.destroy();
+      }
+    });
   }
 
   listen(): Promise<void> {
@@ -53,9 +61,14 @@ export class TcpListener {
   private accept(client: net.Socket): void {
     const vs = this.vs;
     const ctx = this.ctx;
-    const clientHost = unmapV4(client.remoteAddress ?? "");
-    const clientPort = client.remotePort ?? 0;
     client.on("error", () => {});
+    // A client that reset while waiting in the accept queue has no address any more: nothing to forward.
+    if (!client.remoteAddress || !client.remotePort) {
+      client.destroy();
+      return;
+    }
+    const clientHost = unmapV4(client.remoteAddress);
+    const clientPort = client.remotePort;
     const decision = schedule(
       vs,
       { protocol: "tcp", family: vs.family, clientHost, clientPort, vHost: vs.host, vPort: vs.port },
@@ -86,9 +99,9 @@ export class TcpListener {
     };
     client.on("close", onClose);
     upstream.on("close", onClose);
-    upstream.on("error", (e) => {
+    upstream.on("error", (e: NodeJS.ErrnoException) => {
       if (conn.state === "SYN_SENT") {
-        ctx.onConnectFailed?.(vs, rs, e.message);
+        if (!LOCAL_ERRORS.has(e.code ?? "")) ctx.onConnectFailed?.(vs, rs, e.code ?? e.message);
         client.resetAndDestroy();
       } else client.destroy();
     });
@@ -99,7 +112,10 @@ export class TcpListener {
         return;
       }
       if (vs.spec.proxyProtocol !== "none") {
-        const a = { family: vs.family, protocol: "tcp" as const, srcHost: clientHost, srcPort: clientPort, dstHost: vs.host, dstPort: vs.port };
+        // The family of this connection (an IPv4 client on a dual-stack [::] VIP is IPv4 on both ends).
+        const family = net.isIPv4(clientHost) ? 4 : 6;
+        const dstHost = unmapV4(client.localAddress ?? vs.host);
+        const a = { family, protocol: "tcp" as const, srcHost: clientHost, srcPort: clientPort, dstHost, dstPort: vs.port } as const;
         upstream.write(vs.spec.proxyProtocol === "v1" ? proxyV1(a) : proxyV2(a));
       }
       ctx.table.setState(conn, "ESTABLISHED");
@@ -125,6 +141,9 @@ function relay(from: net.Socket, to: net.Socket, onEnd: () => void): void {
     to.end();
   });
 }
+
+/** Errors of this host, not of the real server: they must not count against it in passive health. */
+export const LOCAL_ERRORS = new Set(["EMFILE", "ENFILE", "EADDRNOTAVAIL", "ENOBUFS", "ENOMEM", "EADDRINUSE"]);
 
 /** "::ffff:10.0.0.1" → "10.0.0.1" (a dual-stack listener reports IPv4 clients mapped). */
 export function unmapV4(host: string): string {

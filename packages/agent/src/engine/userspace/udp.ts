@@ -8,6 +8,7 @@
  * sockets towards real servers are kept per (client, real server) as plain reply paths, not connections.
  */
 import dgram from "node:dgram";
+import { isIPv4 } from "node:net";
 import { Connection, type ConnHandle } from "../../conn/connection.js";
 import { schedule } from "../../conn/schedule.js";
 import type { RealServer } from "../../state/real-server.js";
@@ -40,7 +41,13 @@ export class UdpListener {
     private readonly ctx: EngineContext,
   ) {
     this.socket = dgram.createSocket({ type: vs.family === 4 ? "udp4" : "udp6" });
-    this.socket.on("message", (msg, rinfo) => this.receive(msg, unmapV4(rinfo.address), rinfo.port));
+    this.socket.on("message", (msg, rinfo) => {
+      try {
+        this.receive(msg, rinfo.address, rinfo.port);
+      } catch (e) {
+        this.ctx.log.error({ err: e, service: this.vs.key }, "datagram handling failed");
+      }
+    });
   }
 
   listen(): Promise<void> {
@@ -72,7 +79,9 @@ export class UdpListener {
     for (const p of this.paths.values()) if (now - p.lastSeen >= idle) this.closePath(p);
   }
 
-  private receive(msg: Buffer, clientHost: string, clientPort: number): void {
+  /** `rawHost` is the address as the socket reports it (IPv4-mapped on a dual-stack VIP): replies go back to it. */
+  private receive(msg: Buffer, rawHost: string, clientPort: number): void {
+    const clientHost = unmapV4(rawHost);
     const vs = this.vs;
     const ctx = this.ctx;
     const ops = vs.spec.onePacket;
@@ -89,7 +98,7 @@ export class UdpListener {
       const rs = decision.realServer;
       const key = ops ? `${clientHost}|${clientPort}|${rs.address}` : `${clientHost}|${clientPort}`;
       path = this.paths.get(key);
-      if (!path || path.closed) path = this.openPath(key, clientHost, clientPort, rs);
+      if (!path || path.closed) path = this.openPath(key, rawHost, clientPort, rs);
       conn = new Connection("udp", clientHost, clientPort, vs, rs, ctx.now(), decision.template);
       const p = path;
       const handle: ConnHandle = {
@@ -121,7 +130,14 @@ export class UdpListener {
     const payload =
       vs.spec.proxyProtocol === "v2"
         ? Buffer.concat([
-            proxyV2({ family: vs.family, protocol: "udp", srcHost: clientHost, srcPort: clientPort, dstHost: vs.host, dstPort: vs.port }),
+            proxyV2({
+              family: isIPv4(clientHost) ? 4 : 6,
+              protocol: "udp",
+              srcHost: clientHost,
+              srcPort: clientPort,
+              dstHost: isIPv4(clientHost) && !isIPv4(vs.host) ? "0.0.0.0" : vs.host,
+              dstPort: vs.port,
+            }),
             msg,
           ])
         : msg;
