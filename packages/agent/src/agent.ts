@@ -148,10 +148,10 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
       log.info({ file: o.configFile }, "reload: configuration file unchanged");
       return { ok: true, errors: [] };
     }
-    const desiredNext = chooseDesired(next, { configDigest, config: services.config })!;
     const prevDigest = configDigest;
     configDigest = next.digest;
-    const r = await services.replace(desiredNext, "reload");
+    // Evaluated in turn with queued changes, so an admin state set just before the reload is carried over.
+    const r = await services.replace((current) => chooseDesired(next, { configDigest: prevDigest, config: current })!, "reload");
     if (!r.ok) {
       configDigest = prevDigest;
       log.error({ file: o.configFile, errors: r.errors }, "reload rejected, running state kept");

@@ -30,9 +30,9 @@ const ConnectionQuery = z
     realServer: z.string().max(64).optional(),
     client: z.string().max(64).optional(),
     templates: z.boolean().default(true),
-    limit: z.number().int().min(1).max(1_000_000).default(100_000),
+    limit: z.number().int().min(1).max(100_000).default(10_000),
   })
-  .default({ templates: true, limit: 100_000 });
+  .default({ templates: true, limit: 10_000 });
 
 export const appRouter = router({
   info: readProcedure.query(({ ctx }) => ctx.info()),

@@ -123,10 +123,14 @@ export class ServiceTable {
     return { ok: true, version: this.version, changes: diffConfigs(this.config, r.config) };
   }
 
-  /** Replaces the desired configuration (start, SIGHUP reload, restore). */
-  replace(config: AgentConfig, source: "start" | "reload"): Promise<ChangeResult> {
+  /**
+   * Replaces the desired configuration (start, SIGHUP reload, restore). `config` may be a function of the running
+   * configuration, evaluated in turn with other changes, so a change queued just before is not lost.
+   */
+  replace(config: AgentConfig | ((current: AgentConfig) => AgentConfig), source: "start" | "reload"): Promise<ChangeResult> {
     return this.serialise(async () => {
-      const applied = await this.reconcile(config);
+      if (this.stopped) return { ok: false as const, errors: ["the agent is shutting down: no more changes"] };
+      const applied = await this.reconcile(typeof config === "function" ? config(this.config) : config);
       if (!applied.ok) return applied;
       this.events.emit("config.applied", { source, ops: 0, summary: applied.summary });
       return applied;

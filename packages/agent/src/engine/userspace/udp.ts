@@ -31,7 +31,11 @@ interface Path {
   closed: boolean;
 }
 
+/** Sessions per UDP service at most: each holds a socket, and spoofed sources must not exhaust file descriptors. */
+export const MAX_SESSIONS = 8192;
+
 export class UdpListener {
+  private lastFullLog = 0;
   private readonly socket: dgram.Socket;
   /** Sessions by client "host|port" (flow mode) or "host|port|rs" (one-packet mode). */
   private readonly paths = new Map<string, Path>();
@@ -89,6 +93,14 @@ export class UdpListener {
     let conn: Connection | undefined;
     if (!ops) path = this.paths.get(`${clientHost}|${clientPort}`);
     if (!path || path.closed) {
+      if (this.paths.size >= MAX_SESSIONS) {
+        const now = ctx.now();
+        if (now - this.lastFullLog > 60_000) {
+          this.lastFullLog = now;
+          ctx.log.warn({ service: vs.key, sessions: this.paths.size }, "UDP session table full: new flows dropped until sessions expire");
+        }
+        return;
+      }
       const decision = schedule(
         vs,
         { protocol: "udp", family: vs.family, clientHost, clientPort, vHost: vs.host, vPort: vs.port },
