@@ -24,11 +24,12 @@ apt_ensure() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# npm dependencies: a fresh clone gets `npm ci`; a changed lock file gets `npm install`.
+# npm dependencies, from the lock file. `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional
+# packages (biome, turbo binaries) out of the lock file and `npm ci` then refuses it as out of sync.
 npm_ensure() {
   if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ]; then
     say "installing npm dependencies"
-    npm ci --no-audit --no-fund --loglevel=error
+    npm install --no-audit --no-fund --loglevel=error
   elif [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
     say "updating npm dependencies"
     npm install --no-audit --no-fund --loglevel=error
