@@ -6,9 +6,9 @@ apt_ensure nginx nginx haproxy haproxy wrk wrk
 npm_ensure
 build
 say "schedulers: picks per second (every scheduler, 10 / 100 / 1,000 real servers)"
-node packages/agent/bench/run-scheduler-bench.mjs
+node packages/agent/bench/run-ts.mjs scheduler-bench.ts
 say "health checks: 1,000 real servers, HTTP every second"
-node packages/agent/bench/run-health-bench.mjs
+node packages/agent/bench/run-ts.mjs health-bench.ts
 say "agent memory with idle connections"
 node packages/agent/bench/memory-bench.mjs
 say "engine vs HAProxy vs direct (wrk, loopback)"

@@ -3,7 +3,7 @@
  * check on each every second, for BENCH_SECONDS (default 20). Reports how late checks start against their
  * schedule (p50/p99/max), the CPU the checker takes (share of one core, from process.cpuUsage), and failures.
  * Targets (issue): lateness p99 ≤ 100 ms, ≤ 25% of one core.
- *   node packages/agent/bench/run-health-bench.mjs
+ *   node packages/agent/bench/run-ts.mjs health-bench.ts
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";

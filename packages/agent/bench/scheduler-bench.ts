@@ -11,7 +11,7 @@
  * same churn, and the bench fails if a single choice differs.
  *
  * Run from the repository root:
- *     node packages/agent/bench/run-scheduler-bench.mjs [seconds-per-case] [scheduler …]
+ *     node packages/agent/bench/run-ts.mjs scheduler-bench.ts [seconds-per-case] [scheduler …]
  * (the runner bundles this file with esbuild, as Node 20 cannot run TypeScript by itself).
  */
 import { foScan, lcScan, nqScan, ovfScan, sedScan, twosScan, wlcScan } from "../src/scheduler/kernel-reference.js";
