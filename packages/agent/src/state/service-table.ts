@@ -19,6 +19,7 @@ import type { Logger } from "pino";
 import { ConnectionTable } from "../conn/connection.js";
 import { TemplateTable } from "../conn/persistence.js";
 import type { Engine, EngineContext } from "../engine/types.js";
+import { KernelEngine } from "../engine/kernel/index.js";
 import { UserspaceEngine } from "../engine/userspace/index.js";
 import { FeedbackPoller } from "../health/feedback.js";
 import { type HealthChange, HealthMonitor, type ProbeSubject } from "../health/monitor.js";
@@ -50,6 +51,7 @@ export class ServiceTable {
   readonly table: ConnectionTable;
   readonly templates: TemplateTable;
   readonly engine: UserspaceEngine;
+  readonly kernel: KernelEngine;
   readonly health: HealthMonitor;
   readonly now: () => number;
   private readonly random: () => number;
@@ -83,6 +85,7 @@ export class ServiceTable {
       ...(opts.inherited ? { inherited: opts.inherited } : {}),
     };
     this.engine = new UserspaceEngine(ctx);
+    this.kernel = new KernelEngine(ctx);
     this.health = new HealthMonitor({
       now: this.now,
       random: this.random,
@@ -92,8 +95,8 @@ export class ServiceTable {
     });
   }
 
-  private engineFor(_spec: VirtualServiceSpec): Engine {
-    return this.engine;
+  private engineFor(spec: { engine: VirtualServiceSpec["engine"] }): Engine {
+    return spec.engine === "kernel" ? this.kernel : this.engine;
   }
 
   /**
@@ -150,6 +153,9 @@ export class ServiceTable {
     for (const spec of next.virtualServices) {
       const why = this.engineFor(spec).refuse(spec);
       if (why) errors.push(`${serviceKey(spec)}: ${why}`);
+      const running = this.services.get(serviceKey(spec));
+      if (running && running.spec.engine !== spec.engine)
+        errors.push(`${serviceKey(spec)}: a service cannot change engine while it runs: delete it and add it again`);
     }
     if (errors.length) return { ok: false, errors };
 
@@ -158,7 +164,15 @@ export class ServiceTable {
     const opened: VirtualService[] = [];
     for (const [key, spec] of wanted) {
       if (this.services.has(key)) continue;
-      const vs = new VirtualService(spec, { now: this.now, random: this.random, onQuorum: (v, up, w) => this.onQuorum(v, up, w) });
+      const vs = new VirtualService(spec, {
+        now: this.now,
+        random: this.random,
+        onQuorum: (v, up, w) => this.onQuorum(v, up, w),
+        // Weight, availability or membership changed: engines that keep their own copy (the kernel's ruleset) follow.
+        onUpdate: (v) => {
+          if (this.services.get(v.key) === v) this.engineFor(v.spec).update(v);
+        },
+      });
       try {
         await this.engineFor(spec).open(vs);
         opened.push(vs);

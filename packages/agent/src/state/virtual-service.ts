@@ -14,6 +14,8 @@ export interface SchedulerEnv {
   random: () => number;
   /** The quorum state flipped (keepalived quorum_up / quorum_down). */
   onQuorum?: (vs: VirtualService, up: boolean, availableWeight: number) => void;
+  /** The destination list, a weight or an availability changed (after the scheduler heard of it). */
+  onUpdate?: (vs: VirtualService) => void;
 }
 
 export class VirtualService {
@@ -65,6 +67,7 @@ export class VirtualService {
   schedulerUpdate(): void {
     this.scheduler.update(this.realServers);
     this.checkQuorum();
+    this.env.onUpdate?.(this);
   }
 
   /** Recomputes the available weight and the quorum state (keepalived check_quorum / update_quorum_state). */
