@@ -134,6 +134,24 @@ describe("kernel engine (nftables VS/NAT) in network namespaces", () => {
     expect(counts).toEqual({ rs1: 4, rs2: 2, rs3: 2 });
   });
 
+  it("counts connections, packets and bytes per real server from nft counters (vsadm -L --stats)", async () => {
+    type Svc = { realServers: { address: string; stats: { conns: number; inPkts: number; outBytes: number } }[] };
+    let svc: Svc | undefined;
+    await waitFor(() => {
+      const r = vsadm("-L", "-n", "--json");
+      if (r.status !== 0) return false;
+      svc = (JSON.parse(r.stdout) as Svc[])[0];
+      return svc!.realServers.reduce((n, rs) => n + rs.stats.conns, 0) >= 8;
+    }, "the counters to reach the agent");
+    expect(svc!.realServers.map((r) => r.stats.conns)).toEqual([4, 2, 2]);
+    for (const rs of svc!.realServers) {
+      expect(rs.stats.inPkts).toBeGreaterThanOrEqual(rs.stats.conns * 3); // SYN, ACK, request…
+      expect(rs.stats.outBytes).toBeGreaterThan(rs.stats.conns * 100); // the responses
+    }
+    const stats = vsadm("-L", "-n", "--stats");
+    expect(stats.stdout).toMatch(/-> 10\.202\.1\.2:80\s+4\s+\d+/);
+  });
+
   it("drain: no new connections to the drained server; an established one keeps working (conntrack)", async () => {
     // Hold connections until one is on rs2.
     const holders: { proc: ChildProcess; lines: string[] }[] = [];
@@ -151,7 +169,7 @@ describe("kernel engine (nftables VS/NAT) in network namespaces", () => {
     expect(onRs2).toBeDefined();
     const r = vsadm("-e", "-t", `${VIP}:80`, "-r", "10.202.2.2:80", "--drain");
     expect(r.status, r.stderr).toBe(0);
-    await waitFor(() => !inNs(NS.director, "nft", "list", "table", "ip", "director").stdout.includes("10.202.2.2"), "the ruleset without rs2");
+    await waitFor(() => !inNs(NS.director, "nft", "list", "chain", "ip", "director", "prerouting").stdout.includes("10.202.2.2"), "the DNAT map without rs2");
     const seen = new Set<string>();
     for (let i = 0; i < 8; i++) seen.add(curl());
     expect(seen).toEqual(new Set(["rs1", "rs3"]));

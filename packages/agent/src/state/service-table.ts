@@ -532,8 +532,9 @@ export class ServiceTable {
     }
   }
 
-  /** The estimator, every 2 s. */
+  /** The estimator, every 2 s. The kernel engine's counters are read first (they land for the next tick). */
   estimate(): void {
+    void this.kernel.poll();
     this.table.accountAll();
     for (const vs of this.services.values()) {
       vs.counters.tick();

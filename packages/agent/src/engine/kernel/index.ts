@@ -10,8 +10,8 @@
 import type { VirtualServiceSpec } from "@director/model";
 import type { VirtualService } from "../../state/virtual-service.js";
 import type { Engine, EngineContext } from "../types.js";
-import { nft } from "./nft.js";
-import { renderRuleset, TABLE } from "./ruleset.js";
+import { nft, nftOutput } from "./nft.js";
+import { counterNames, renderBatch, TABLE } from "./ruleset.js";
 
 export class KernelEngine implements Engine {
   readonly name = "kernel" as const;
@@ -19,6 +19,8 @@ export class KernelEngine implements Engine {
   /** Ruleset changes are applied in order, one nft batch at a time. */
   private chain: Promise<void> = Promise.resolve();
   private lastApplied = "";
+  /** Counters the table holds now (to delete the ones no longer wanted). */
+  private counters = new Set<string>();
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -61,6 +63,37 @@ export class KernelEngine implements Engine {
     // connections keep flowing; a restart reconciles the same table (idempotent, no duplicates).
   }
 
+  /**
+   * Reads the table's named counters into the real servers' and services' statistics (called before each
+   * estimator tick). nft counters only grow while the table lives, as ours must.
+   */
+  async poll(): Promise<void> {
+    if (this.services.size === 0) return;
+    let json: { nftables?: { counter?: { name: string; packets: number; bytes: number } }[] };
+    try {
+      json = JSON.parse(await nftOutput(["-j", "list", "counters", "table", "ip", TABLE]));
+    } catch (e) {
+      this.ctx.log.warn({ err: e }, "kernel engine: cannot read counters");
+      return;
+    }
+    const byName = new Map<string, { packets: number; bytes: number }>();
+    for (const item of json.nftables ?? []) if (item.counter) byName.set(item.counter.name, item.counter);
+    for (const vs of this.services) {
+      const total = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 };
+      for (const rs of vs.realServers) {
+        const n = counterNames(vs, rs.host, rs.port);
+        const s = rs.counters.stats;
+        s.conns = Math.max(s.conns, byName.get(n.conns)?.packets ?? 0);
+        s.inPkts = Math.max(s.inPkts, byName.get(n.in)?.packets ?? 0);
+        s.inBytes = Math.max(s.inBytes, byName.get(n.in)?.bytes ?? 0);
+        s.outPkts = Math.max(s.outPkts, byName.get(n.out)?.packets ?? 0);
+        s.outBytes = Math.max(s.outBytes, byName.get(n.out)?.bytes ?? 0);
+        for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += s[k];
+      }
+      Object.assign(vs.counters.stats, total);
+    }
+  }
+
   /** Removes the agent's table (used when the last kernel service is deleted, and by tests). */
   static async remove(): Promise<void> {
     await nft(`add table ip ${TABLE}\ndelete table ip ${TABLE}\n`);
@@ -71,12 +104,14 @@ export class KernelEngine implements Engine {
       if (this.services.size === 0) {
         if (this.lastApplied !== "") await KernelEngine.remove();
         this.lastApplied = "";
+        this.counters.clear();
         return;
       }
-      const script = renderRuleset(this.services);
+      const { script, counters } = renderBatch(this.services, this.counters);
       if (script === this.lastApplied) return;
       await nft(script);
       this.lastApplied = script;
+      this.counters = counters;
     });
     this.chain = run.catch(() => {});
     return run;

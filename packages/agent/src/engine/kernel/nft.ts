@@ -18,3 +18,20 @@ export function nft(script: string, args: string[] = []): Promise<void> {
     child.stdin.end(script);
   });
 }
+
+/** Runs `nft ARGS…` and returns its standard output (for listing, e.g. counters as JSON). */
+export function nftOutput(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("nft", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(err.trim().split("\n")[0] || `nft exited ${code}`))));
+  });
+}

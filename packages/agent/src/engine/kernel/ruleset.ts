@@ -1,7 +1,8 @@
 /**
  * The kernel engine's nftables ruleset for VS/NAT, rendered whole from the service table.
  *
- * Per virtual service (TCP or UDP, IPv4 in this version):
+ * Per virtual service (TCP or UDP, IPv4 in this version), with named counters per real server in filter/forward
+ * (new connections, bytes and packets each way, told apart by the conntrack original destination):
  *   nat/prerouting and nat/output:  ip daddr VIP <proto> dport PORT  dnat ip to numgen inc mod W map { … }
  *   filter/input:                   ip daddr VIP <proto> dport PORT  reject   (nothing eligible: refuse, as IPVS does)
  * The map gives each eligible real server (available, weight > 0, not overloaded) a range of the W slots in
@@ -20,11 +21,36 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-export function renderServiceRules(vs: VirtualService): { dnat: string; reject: string } {
+/** Counter names of one real server of one service (stable across updates: they are the table's objects). */
+export function counterNames(vs: VirtualService, rsHost: string, rsPort: number): { conns: string; in: string; out: string } {
+  const id = `${vs.spec.protocol}_${vs.host.replaceAll(".", "_")}_${vs.port}__${rsHost.replaceAll(".", "_")}_${rsPort}`;
+  return { conns: `c_${id}`, in: `i_${id}`, out: `o_${id}` };
+}
+
+interface Rendered {
+  dnat: string[];
+  reject: string[];
+  forward: string[];
+  counters: string[];
+}
+
+export function renderService(vs: VirtualService, out: Rendered): void {
   const proto = vs.spec.protocol;
   const match = `ip daddr ${vs.host} ${proto} dport ${vs.port}`;
+  // Counters for every real server listed, eligible or not (a drained one still carries its connections).
+  for (const r of vs.realServers) {
+    const c = counterNames(vs, r.host, r.port);
+    out.counters.push(c.conns, c.in, c.out);
+    const orig = `meta l4proto ${proto} ct original ip daddr ${vs.host} ct original proto-dst ${vs.port}`;
+    out.forward.push(`${orig} ct direction original ip daddr ${r.host} ${proto} dport ${r.port} ct state new counter name "${c.conns}"`);
+    out.forward.push(`${orig} ct direction original ip daddr ${r.host} ${proto} dport ${r.port} counter name "${c.in}"`);
+    out.forward.push(`${orig} ct direction reply ip saddr ${r.host} ${proto} sport ${r.port} counter name "${c.out}"`);
+  }
   const eligible = vs.realServers.filter((r) => r.available && r.weight > 0 && !r.overloaded);
-  if (eligible.length === 0) return { dnat: "", reject: `    ${match} reject\n` };
+  if (eligible.length === 0) {
+    out.reject.push(`${match} reject`);
+    return;
+  }
   const g = eligible.reduce((acc, r) => gcd(acc, r.weight), 0);
   let slot = 0;
   const entries = eligible.map((r) => {
@@ -33,31 +59,30 @@ export function renderServiceRules(vs: VirtualService): { dnat: string; reject: 
     slot += n;
     return `${range} : ${r.host} . ${r.port}`;
   });
-  return { dnat: `    ${match} dnat ip to numgen inc mod ${slot} map { ${entries.join(", ")} }\n`, reject: "" };
+  out.dnat.push(`${match} dnat ip to numgen inc mod ${slot} map { ${entries.join(", ")} }`);
 }
 
-export function renderRuleset(services: Iterable<VirtualService>): string {
-  let dnat = "";
-  let reject = "";
-  for (const vs of services) {
-    const r = renderServiceRules(vs);
-    dnat += r.dnat;
-    reject += r.reject;
-  }
-  // "add" then "delete" makes the delete valid whether or not the table exists; the new table follows in the
-  // same batch, so the swap is one transaction.
-  return `add table ip ${TABLE}
-delete table ip ${TABLE}
-table ip ${TABLE} {
-  chain prerouting {
-    type nat hook prerouting priority dstnat; policy accept;
-${dnat}  }
-  chain output {
-    type nat hook output priority -100; policy accept;
-${dnat}  }
-  chain input {
-    type filter hook input priority 0; policy accept;
-${reject}  }
-}
-`;
+/**
+ * One nft batch that brings the table to the wanted state: chains are flushed and refilled, counters are
+ * table objects created once and kept (so they keep counting across updates), and counters no longer wanted
+ * (`obsolete`) are deleted after the rules that used them are gone. The kernel applies the batch atomically.
+ */
+export function renderBatch(services: Iterable<VirtualService>, obsolete: Iterable<string>): { script: string; counters: Set<string> } {
+  const r: Rendered = { dnat: [], reject: [], forward: [], counters: [] };
+  for (const vs of services) renderService(vs, r);
+  const t = `ip ${TABLE}`;
+  const lines = [
+    `add table ${t}`,
+    `add chain ${t} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `add chain ${t} output { type nat hook output priority -100; policy accept; }`,
+    `add chain ${t} input { type filter hook input priority 0; policy accept; }`,
+    `add chain ${t} forward { type filter hook forward priority 0; policy accept; }`,
+    ...["prerouting", "output", "input", "forward"].map((c) => `flush chain ${t} ${c}`),
+    ...r.counters.map((c) => `add counter ${t} ${c}`),
+    ...r.dnat.flatMap((rule) => [`add rule ${t} prerouting ${rule}`, `add rule ${t} output ${rule}`]),
+    ...r.reject.map((rule) => `add rule ${t} input ${rule}`),
+    ...r.forward.map((rule) => `add rule ${t} forward ${rule}`),
+    ...[...obsolete].filter((c) => !r.counters.includes(c)).map((c) => `delete counter ${t} ${c}`),
+  ];
+  return { script: `${lines.join("\n")}\n`, counters: new Set(r.counters) };
 }
