@@ -169,7 +169,7 @@ describe("kernel engine (nftables VS/NAT) in network namespaces", () => {
     expect(onRs2).toBeDefined();
     const r = vsadm("-e", "-t", `${VIP}:80`, "-r", "10.202.2.2:80", "--drain");
     expect(r.status, r.stderr).toBe(0);
-    await waitFor(() => !inNs(NS.director, "nft", "list", "chain", "ip", "director", "prerouting").stdout.includes("10.202.2.2"), "the DNAT map without rs2");
+    await waitFor(() => !inNs(NS.director, "nft", "list", "chain", "ip", "director", "services").stdout.includes("10.202.2.2"), "the DNAT map without rs2");
     const seen = new Set<string>();
     for (let i = 0; i < 8; i++) seen.add(curl());
     expect(seen).toEqual(new Set(["rs1", "rs3"]));

@@ -21,6 +21,8 @@ export class KernelEngine implements Engine {
   private lastApplied = "";
   /** Counters the table holds now (to delete the ones no longer wanted). */
   private counters = new Set<string>();
+  /** The counting rules as last applied (rewritten only when real servers come or go). */
+  private forward: string | undefined;
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -47,6 +49,11 @@ export class KernelEngine implements Engine {
       this.services.delete(vs);
       throw e;
     }
+  }
+
+  /** Applies the current state now; resolves when the kernel has it (benchmarks, tests). */
+  refresh(): Promise<void> {
+    return this.apply();
   }
 
   update(_vs: VirtualService): void {
@@ -105,13 +112,15 @@ export class KernelEngine implements Engine {
         if (this.lastApplied !== "") await KernelEngine.remove();
         this.lastApplied = "";
         this.counters.clear();
+        this.forward = undefined;
         return;
       }
-      const { script, counters } = renderBatch(this.services, this.counters);
+      const { script, counters, forward } = renderBatch(this.services, this.counters, this.forward);
       if (script === this.lastApplied) return;
       await nft(script);
       this.lastApplied = script;
       this.counters = counters;
+      this.forward = forward;
     });
     this.chain = run.catch(() => {});
     return run;

@@ -67,22 +67,39 @@ export function renderService(vs: VirtualService, out: Rendered): void {
  * table objects created once and kept (so they keep counting across updates), and counters no longer wanted
  * (`obsolete`) are deleted after the rules that used them are gone. The kernel applies the batch atomically.
  */
-export function renderBatch(services: Iterable<VirtualService>, obsolete: Iterable<string>): { script: string; counters: Set<string> } {
+export function renderBatch(
+  services: Iterable<VirtualService>,
+  obsolete: Iterable<string>,
+  previousForward?: string,
+): { script: string; counters: Set<string>; forward: string } {
   const r: Rendered = { dnat: [], reject: [], forward: [], counters: [] };
   for (const vs of services) renderService(vs, r);
   const t = `ip ${TABLE}`;
+  const forward = r.forward.join("\n");
+  // The counting rules depend only on which real servers exist; a weight, drain or health change leaves them
+  // (and the batch small: only the DNAT maps are rewritten).
+  const structural = forward !== previousForward;
   const lines = [
     `add table ${t}`,
     `add chain ${t} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
     `add chain ${t} output { type nat hook output priority -100; policy accept; }`,
     `add chain ${t} input { type filter hook input priority 0; policy accept; }`,
     `add chain ${t} forward { type filter hook forward priority 0; policy accept; }`,
-    ...["prerouting", "output", "input", "forward"].map((c) => `flush chain ${t} ${c}`),
-    ...r.counters.map((c) => `add counter ${t} ${c}`),
-    ...r.dnat.flatMap((rule) => [`add rule ${t} prerouting ${rule}`, `add rule ${t} output ${rule}`]),
+    // The DNAT rules live once in a regular chain that both NAT hooks jump to (half the batch of two copies).
+    `add chain ${t} services`,
+    ...["prerouting", "output", "input", "services"].map((c) => `flush chain ${t} ${c}`),
+    `add rule ${t} prerouting jump services`,
+    `add rule ${t} output jump services`,
+    ...r.dnat.map((rule) => `add rule ${t} services ${rule}`),
     ...r.reject.map((rule) => `add rule ${t} input ${rule}`),
-    ...r.forward.map((rule) => `add rule ${t} forward ${rule}`),
-    ...[...obsolete].filter((c) => !r.counters.includes(c)).map((c) => `delete counter ${t} ${c}`),
   ];
-  return { script: `${lines.join("\n")}\n`, counters: new Set(r.counters) };
+  if (structural) {
+    lines.push(
+      `flush chain ${t} forward`,
+      ...r.counters.map((c) => `add counter ${t} ${c}`),
+      ...r.forward.map((rule) => `add rule ${t} forward ${rule}`),
+      ...[...obsolete].filter((c) => !r.counters.includes(c)).map((c) => `delete counter ${t} ${c}`),
+    );
+  }
+  return { script: `${lines.join("\n")}\n`, counters: new Set(r.counters), forward };
 }

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Kernel engine vs HAProxy vs a minimal hand-written nftables DNAT, in network namespaces made here:
+#   client (10.98.0.1) --veth-- director (10.98.0.2, VIP 10.98.100.1 on lo) --veth-- rsN (10.98.N.2), N=1..3
+# wrk -t2 -c64 in the client; HAProxy (mode tcp, 1 thread) on VIP:8080 and the agent's kernel engine (rr) on VIP:80
+# in the director; the minimal ruleset (`table ip minimal`, numgen inc mod 3) on VIP:81; nginx in each real server.
+# Loads: keep-alive 100 B (ka), new connection per request (close), 1 MiB (1m). Also: ruleset update latency for a
+# weight change with 1,000 real servers. Everything is removed at the end (and on error). Needs root.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+DUR=${DUR:-5}; REPS=${REPS:-3}; CONNS=${CONNS:-64}
+W=${BENCH_WORK:-$(mktemp -d /tmp/director-kbench.XXXXXX)}
+OUT=$W/raw.jsonl; : >"$OUT"
+NS=(db-cli db-dir db-rs1 db-rs2 db-rs3)
+VIP=10.98.100.1
+mkdir -p "$W/www" "$W/logs"
+head -c 100 /dev/zero | tr '\0' x >"$W/www/tiny"; head -c 1048576 /dev/urandom >"$W/www/1m"; chmod -R a+rX "$W"
+declare -A PIDS
+log() { echo "[$(date +%T)] $*" >&2; }
+start_bg() { local n=$1; shift; "$@" >"$W/logs/$n.out" 2>&1 & PIDS[$n]=$!; }
+stop_bg() { local pid=${PIDS[$1]:-}; [ -z "$pid" ] && return 0; kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; unset "PIDS[$1]"; }
+down() { for n in "${!PIDS[@]}"; do stop_bg "$n"; done; for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done; return 0; }
+trap down EXIT
+[ "$(id -u)" = 0 ] || { echo "kernel-bench needs root" >&2; exit 1; }
+down
+for n in "${NS[@]}"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip link add db-c0 netns db-cli type veth peer name db-d0 netns db-dir
+ip -n db-cli addr add 10.98.0.1/24 dev db-c0; ip -n db-cli link set db-c0 up
+ip -n db-dir addr add 10.98.0.2/24 dev db-d0; ip -n db-dir link set db-d0 up
+ip -n db-cli route add default via 10.98.0.2
+for i in 1 2 3; do
+  ip link add db-d$i netns db-dir type veth peer name eth0 netns db-rs$i
+  ip -n db-dir addr add 10.98.$i.1/24 dev db-d$i; ip -n db-dir link set db-d$i up
+  ip -n db-rs$i addr add 10.98.$i.2/24 dev eth0; ip -n db-rs$i link set eth0 up
+  ip -n db-rs$i route add default via 10.98.$i.1
+done
+ip -n db-dir addr add $VIP/32 dev lo
+ip netns exec db-dir sysctl -qw net.ipv4.ip_forward=1
+for n in "${NS[@]}"; do ip netns exec "$n" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000" net.core.somaxconn=4096; done
+ip netns exec db-dir sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=10 2>/dev/null || true
+ip netns exec db-dir nft -f - <<EON
+table ip minimal {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr $VIP tcp dport 81 dnat to numgen inc mod 3 map { 0 : 10.98.1.2, 1 : 10.98.2.2, 2 : 10.98.3.2 }
+  }
+}
+EON
+for i in 1 2 3; do
+  mkdir -p "$W/rs$i"
+  cat >"$W/rs$i.conf" <<EOC
+worker_processes 1; daemon off; pid $W/rs$i/pid; error_log $W/logs/rs$i.err warn;
+events { worker_connections 8192; }
+http { access_log off; sendfile on; tcp_nopush on; tcp_nodelay on; keepalive_requests 100000000; keepalive_timeout 65;
+  default_type application/octet-stream;
+  client_body_temp_path $W/rs$i/b; proxy_temp_path $W/rs$i/p; fastcgi_temp_path $W/rs$i/f; uwsgi_temp_path $W/rs$i/u; scgi_temp_path $W/rs$i/s;
+  server { listen 0.0.0.0:80 backlog=4096; root $W/www; location / { } } }
+EOC
+  start_bg "rs$i" ip netns exec "db-rs$i" nginx -c "$W/rs$i.conf"
+done
+cat >"$W/haproxy.cfg" <<EOC
+global
+  nbthread 1
+  maxconn 6000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  maxconn 6000
+listen lb
+  bind $VIP:8080
+  balance roundrobin
+  server s1 10.98.1.2:80
+  server s2 10.98.2.2:80
+  server s3 10.98.3.2:80
+EOC
+cat >"$W/director.yaml" <<EOC
+api: { listen: 127.0.0.1:9443 }
+shutdownGraceSeconds: 1
+virtualServices:
+  - address: $VIP:80
+    engine: kernel
+    scheduler: rr
+    realServers: [{ address: 10.98.1.2:80 }, { address: 10.98.2.2:80 }, { address: 10.98.3.2:80 }]
+EOC
+start_bg agent ip netns exec db-dir "$HERE/../bin/director-agent.js" --config "$W/director.yaml" --state-dir "$W/state"
+start_bg haproxy ip netns exec db-dir haproxy -db -f "$W/haproxy.cfg"
+wait_port() { for _ in $(seq 100); do ip netns exec db-cli bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0; sleep 0.1; done; log "port $1:$2 did not open"; return 1; }
+for p in 8080 80 81; do wait_port $VIP $p || { cat "$W/logs/"*.out; exit 1; }; done
+
+run_wrk() { # CONFIG LOAD URL REP
+  local cfg=$1 load=$2 url=$3 rep=$4 path=/tiny hdr=() out json
+  [ "$load" = 1m ] && path=/1m
+  [ "$load" = close ] && hdr=(-H "Connection: close")
+  out=$(ip netns exec db-cli wrk -t2 -c"$CONNS" -d"${DUR}s" --timeout 5s -s "$HERE/wrk-json.lua" "${hdr[@]}" "$url$path" 2>&1)
+  json=$(grep '^JSON:' <<<"$out" | sed 's/^JSON://')
+  [ -z "$json" ] && { log "wrk failed: $out"; json='{"requests":0,"bytes":0,"duration_us":1,"err_connect":1,"err_read":0,"err_write":0,"err_status":0,"err_timeout":0,"lat_p50_us":0,"lat_p99_us":0}'; }
+  echo "{\"config\":\"$cfg\",\"load\":\"$load\",\"rep\":$rep,\"cpu_ticks\":0,\"wrk\":$json}" >>"$OUT"
+  log "$cfg/$load rep$rep: $(node -e 'const j=JSON.parse(process.argv[1]);const s=j.duration_us/1e6;console.log((j.requests/s).toFixed(0)+" req/s "+(j.bytes/s/1e6).toFixed(0)+" MB/s errors="+(j.err_connect+j.err_read+j.err_write+j.err_status+j.err_timeout))' "$json")"
+}
+for rep in $(seq "$REPS"); do
+  for cfg in haproxy director nft-minimal; do
+    case $cfg in haproxy) url=http://$VIP:8080 ;; director) url=http://$VIP:80 ;; nft-minimal) url=http://$VIP:81 ;; esac
+    ip netns exec db-cli wrk -t2 -c"$CONNS" -d1s "$url/tiny" >/dev/null 2>&1
+    for load in ka close 1m; do run_wrk "$cfg" "$load" "$url" "$rep"; done
+  done
+done
+node "$HERE/engine-report.mjs" "$OUT" | grep -v "^ka:\|^close:\|^1m:"
+node -e '
+const rows=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").map(JSON.parse);
+const med=a=>{const s=[...a].sort((x,y)=>x-y);const n=s.length;return n%2?s[(n-1)/2]:(s[n/2-1]+s[n/2])/2};
+const rate=(c,l,k)=>med(rows.filter(r=>r.config===c&&r.load===l).map(r=>k==="mb"?r.wrk.bytes/(r.wrk.duration_us/1e6):r.wrk.requests/(r.wrk.duration_us/1e6)));
+for (const [l,k,t] of [["close","rps",1.5],["1m","mb",1.5],["ka","rps",null]]) {
+  const d=rate("director",l,k), h=rate("haproxy",l,k), m=rate("nft-minimal",l,k);
+  console.log(`${l}: director/haproxy = ${(d/h).toFixed(2)}×${t?` (target ≥ ${t}×)`:""}, director/minimal nft = ${(d/m).toFixed(2)}× (target ≥ 0.95×)`);
+}' "$OUT"
+log "ruleset update latency, 1,000 real servers"
+ip netns exec db-dir node "$HERE/run-ts.mjs" kernel-update-bench.ts
