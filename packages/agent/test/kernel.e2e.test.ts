@@ -18,6 +18,8 @@ const tag = `dk${process.pid % 100000}`;
 const NS = { client: `${tag}-c`, director: `${tag}-d`, rs: [1, 2, 3].map((i) => `${tag}-r${i}`) };
 const VIP = "10.201.0.1";
 const procs: ChildProcess[] = [];
+/** nginx masters (stopped with SIGTERM, so they take their workers with them). */
+const nginxes: ChildProcess[] = [];
 let dir: string;
 let agent: ChildProcess;
 let out = "";
@@ -25,8 +27,19 @@ let out = "";
 const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 const inNs = (ns: string, cmd: string, ...args: string[]) => spawnSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", timeout: 20_000 });
 
-function cleanup() {
+async function cleanup() {
   for (const p of procs.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
+  // SIGKILL on an nginx master would orphan its workers: ask it to quit and wait for it.
+  await Promise.all(
+    nginxes.splice(0).map((p) =>
+      p.exitCode !== null
+        ? null
+        : new Promise<void>((resolve) => {
+            p.once("exit", () => resolve());
+            p.kill("SIGTERM");
+          }),
+    ),
+  );
   for (const ns of [NS.client, NS.director, ...NS.rs]) spawnSync("ip", ["netns", "del", ns]);
 }
 
@@ -43,7 +56,7 @@ const vsadm = (...args: string[]) => inNs(NS.director, "env", `DIRECTOR_STATE_DI
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error("the kernel engine test needs root (network namespaces, nftables)");
-  cleanup();
+  await cleanup();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "director-kernel-"));
   fs.chmodSync(dir, 0o755);
   for (const ns of [NS.client, NS.director, ...NS.rs]) {
@@ -81,7 +94,7 @@ http { access_log off; client_body_temp_path ${dir}/rs${i}/b; proxy_temp_path ${
   server { listen 10.202.${i}.2:80; location = / { default_type text/plain; return 200 "rs${i}\\n"; } } }
 `,
     );
-    procs.push(spawn("ip", ["netns", "exec", ns, "nginx", "-c", conf], { stdio: "ignore" }));
+    nginxes.push(spawn("ip", ["netns", "exec", ns, "nginx", "-c", conf], { stdio: "ignore" }));
   });
   await waitFor(() => NS.rs.every((ns, k) => inNs(NS.director, "curl", "-s", "--max-time", "1", `http://10.202.${k + 1}.2/`).stdout.trim() === `rs${k + 1}`), "nginx real servers");
   fs.writeFileSync(
@@ -117,8 +130,8 @@ http { access_log off; client_body_temp_path ${dir}/rs${i}/b; proxy_temp_path ${
   if (agent.exitCode !== null) throw new Error(`agent exited: ${out}`);
 }, 60_000);
 
-afterAll(() => {
-  cleanup();
+afterAll(async () => {
+  await cleanup();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
