@@ -21,57 +21,15 @@ mkdir -p "$W/www" "$W/logs"
 head -c 100 /dev/zero | tr '\0' x >"$W/www/tiny"
 head -c 1048576 /dev/urandom >"$W/www/1m"
 chmod -R a+rX "$W"
-declare -A PIDS
-log() { echo "[$(date +%T)] $*" >&2; }
-start_bg() { local n=$1; shift; "$@" >"$W/logs/$n.out" 2>&1 & PIDS[$n]=$!; }
-stop_bg() {
-  local pid=${PIDS[$1]:-}; [ -z "$pid" ] && return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; unset "PIDS[$1]"
-}
+source "$HERE/lib.sh"
 cleanup() { for n in "${!PIDS[@]}"; do stop_bg "$n"; done; }
 trap cleanup EXIT
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; log "port $1 did not open"; return 1; }
 
-for p in 18081 18082 18083; do
-  mkdir -p "$W/nginx-$p"
-  cat >"$W/be-$p.conf" <<EOC
-worker_processes 1;
-daemon off;
-pid $W/nginx-$p/nginx.pid;
-error_log $W/logs/be-$p.err warn;
-events { worker_connections 8192; }
-http {
-  access_log off; sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 100000000; keepalive_timeout 65;
-  default_type application/octet-stream;
-  client_body_temp_path $W/nginx-$p/b; proxy_temp_path $W/nginx-$p/p; fastcgi_temp_path $W/nginx-$p/f;
-  uwsgi_temp_path $W/nginx-$p/u; scgi_temp_path $W/nginx-$p/s;
-  server { listen 127.0.0.1:$p backlog=4096; root $W/www; location / { } }
-}
-EOC
-  start_bg "be$p" "${BEPIN[@]}" nginx -c "$W/be-$p.conf"
-done
+for p in 18081 18082 18083; do start_bg "be$p" "${BEPIN[@]}" nginx -c "$(gen_nginx "be$p" "127.0.0.1:$p")"; done
 for p in 18081 18082 18083; do wait_port $p || exit 1; done
 
-cat >"$W/haproxy.cfg" <<EOC
-global
-  nbthread 1
-  maxconn 6000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  maxconn 6000
-listen lb
-  bind 127.0.0.1:8080
-  balance roundrobin
-  server s1 127.0.0.1:18081
-  server s2 127.0.0.1:18082
-  server s3 127.0.0.1:18083
-EOC
+HAPROXY_CFG=$(gen_haproxy 127.0.0.1:8080 127.0.0.1:18081 127.0.0.1:18082 127.0.0.1:18083)
 cat >"$W/director.yaml" <<EOC
 api: { listen: 127.0.0.1:19443 }
 shutdownGraceSeconds: 1
@@ -83,16 +41,12 @@ EOC
 
 cpu_ticks() { awk '{sub(/^.*\) /,""); print $12+$13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 run_wrk() { # CONFIG LOAD URL REP PID
-  local cfg=$1 load=$2 url=$3 rep=$4 pid=$5 path=/tiny hdr=() c0=0 c1=0 out json
-  [ "$load" = 1m ] && path=/1m
-  [ "$load" = close ] && hdr=(-H "Connection: close")
+  local cfg=$1 load=$2 url=$3 rep=$4 pid=$5 c0=0 c1=0 out
+  wrk_args "$load"
   [ "$pid" != - ] && c0=$(cpu_ticks "$pid")
-  out=$("${WRKPIN[@]}" wrk -t"$WT" -c"$CONNS" -d"${DUR}s" --timeout 5s -s "$HERE/wrk-json.lua" "${hdr[@]}" "$url$path" 2>&1)
+  out=$("${WRKPIN[@]}" wrk -t"$WT" -c"$CONNS" -d"${DUR}s" --timeout 5s -s "$HERE/wrk-json.lua" "${WHDR[@]}" "$url$WPATH" 2>&1)
   [ "$pid" != - ] && c1=$(cpu_ticks "$pid")
-  json=$(grep '^JSON:' <<<"$out" | sed 's/^JSON://')
-  [ -z "$json" ] && { log "wrk failed: $out"; json='{"requests":0,"bytes":0,"duration_us":1,"err_connect":1,"err_read":0,"err_write":0,"err_status":0,"err_timeout":0,"lat_p50_us":0,"lat_p99_us":0}'; }
-  echo "{\"config\":\"$cfg\",\"load\":\"$load\",\"rep\":$rep,\"cpu_ticks\":$((c1-c0)),\"wrk\":$json}" >>"$OUT"
-  log "$cfg/$load rep$rep: $(node -e 'const j=JSON.parse(process.argv[1]);const s=j.duration_us/1e6;const e=j.err_connect+j.err_read+j.err_write+j.err_status+j.err_timeout;console.log((j.requests/s).toFixed(0)+" req/s "+(j.bytes/s/1e6).toFixed(0)+" MB/s p99="+(j.lat_p99_us/1000).toFixed(2)+"ms errors="+e)' "$json")"
+  record_wrk "$cfg" "$load" "$rep" $((c1 - c0)) "$out"
 }
 
 for rep in $(seq "$REPS"); do
@@ -100,7 +54,7 @@ for rep in $(seq "$REPS"); do
     url=http://127.0.0.1:8080 pid=-
     case $cfg in
       direct) url=http://127.0.0.1:18081 ;;
-      haproxy) start_bg lb "${LBPIN[@]}" haproxy -db -f "$W/haproxy.cfg" ;;
+      haproxy) start_bg lb "${LBPIN[@]}" haproxy -db -f "$HAPROXY_CFG" ;;
       naive) start_bg lb "${LBPIN[@]}" env LISTEN=127.0.0.1:8080 BACKENDS=127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083 WORKERS=0 node "${NAIVE_PROXY:-$HERE/../../../../shared/bench/node/proxy.js}" ;;
       director) rm -rf "$W/state"; start_bg lb "${LBPIN[@]}" "$HERE/../bin/director-agent.js" --config "$W/director.yaml" --state-dir "$W/state" ;;
       *) log "unknown config $cfg"; continue ;;

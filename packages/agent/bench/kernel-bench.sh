@@ -17,10 +17,7 @@ VIP=10.98.100.1
 VIP2=10.98.100.2
 mkdir -p "$W/www" "$W/logs"
 head -c 100 /dev/zero | tr '\0' x >"$W/www/tiny"; head -c 1048576 /dev/urandom >"$W/www/1m"; chmod -R a+rX "$W"
-declare -A PIDS
-log() { echo "[$(date +%T)] $*" >&2; }
-start_bg() { local n=$1; shift; "$@" >"$W/logs/$n.out" 2>&1 & PIDS[$n]=$!; }
-stop_bg() { local pid=${PIDS[$1]:-}; [ -z "$pid" ] && return 0; kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; unset "PIDS[$1]"; }
+source "$HERE/lib.sh"
 down() { for n in "${!PIDS[@]}"; do stop_bg "$n"; done; for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done; return 0; }
 trap down EXIT
 [ "$(id -u)" = 0 ] || { echo "kernel-bench needs root" >&2; exit 1; }
@@ -53,35 +50,8 @@ table ip minimal {
   }
 }
 EON
-for i in 1 2 3; do
-  mkdir -p "$W/rs$i"
-  cat >"$W/rs$i.conf" <<EOC
-worker_processes 1; daemon off; pid $W/rs$i/pid; error_log $W/logs/rs$i.err warn;
-events { worker_connections 8192; }
-http { access_log off; sendfile on; tcp_nopush on; tcp_nodelay on; keepalive_requests 100000000; keepalive_timeout 65;
-  default_type application/octet-stream;
-  client_body_temp_path $W/rs$i/b; proxy_temp_path $W/rs$i/p; fastcgi_temp_path $W/rs$i/f; uwsgi_temp_path $W/rs$i/u; scgi_temp_path $W/rs$i/s;
-  server { listen 0.0.0.0:80 backlog=4096; root $W/www; location / { } } }
-EOC
-  start_bg "rs$i" ip netns exec "db-rs$i" nginx -c "$W/rs$i.conf"
-done
-cat >"$W/haproxy.cfg" <<EOC
-global
-  nbthread 1
-  maxconn 6000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  maxconn 6000
-listen lb
-  bind $VIP:8080
-  balance roundrobin
-  server s1 10.98.1.2:80
-  server s2 10.98.2.2:80
-  server s3 10.98.3.2:80
-EOC
+for i in 1 2 3; do start_bg "rs$i" ip netns exec "db-rs$i" nginx -c "$(gen_nginx "rs$i" 0.0.0.0:80)"; done
+HAPROXY_CFG=$(gen_haproxy $VIP:8080 10.98.1.2:80 10.98.2.2:80 10.98.3.2:80)
 cat >"$W/director.yaml" <<EOC
 api: { listen: 127.0.0.1:9443 }
 shutdownGraceSeconds: 1
@@ -92,21 +62,18 @@ virtualServices:
     realServers: [{ address: 10.98.1.2:80 }, { address: 10.98.2.2:80 }, { address: 10.98.3.2:80 }]
 EOC
 start_bg agent ip netns exec db-dir "$HERE/../bin/director-agent.js" --config "$W/director.yaml" --state-dir "$W/state"
-start_bg haproxy ip netns exec db-dir haproxy -db -f "$W/haproxy.cfg"
+start_bg haproxy ip netns exec db-dir haproxy -db -f "$HAPROXY_CFG"
 wait_port() { for _ in $(seq 100); do ip netns exec db-cli bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0; sleep 0.1; done; log "port $1:$2 did not open"; return 1; }
 for p in 8080 80; do wait_port $VIP $p || { cat "$W/logs/"*.out; exit 1; }; done
 wait_port $VIP2 80 || exit 1
 
 run_wrk() { # CONFIG LOAD URL REP
-  local cfg=$1 load=$2 url=$3 rep=$4 path=/tiny hdr=() out json
-  [ "$load" = 1m ] && path=/1m
-  [ "$load" = close ] && hdr=(-H "Connection: close")
-  out=$(ip netns exec db-cli wrk -t2 -c"$CONNS" -d"${DUR}s" --timeout 5s -s "$HERE/wrk-json.lua" "${hdr[@]}" "$url$path" 2>&1)
-  json=$(grep '^JSON:' <<<"$out" | sed 's/^JSON://')
-  [ -z "$json" ] && { log "wrk failed: $out"; json='{"requests":0,"bytes":0,"duration_us":1,"err_connect":1,"err_read":0,"err_write":0,"err_status":0,"err_timeout":0,"lat_p50_us":0,"lat_p99_us":0}'; }
-  echo "{\"config\":\"$cfg\",\"load\":\"$load\",\"rep\":$rep,\"cpu_ticks\":0,\"wrk\":$json}" >>"$OUT"
-  log "$cfg/$load rep$rep: $(node -e 'const j=JSON.parse(process.argv[1]);const s=j.duration_us/1e6;console.log((j.requests/s).toFixed(0)+" req/s "+(j.bytes/s/1e6).toFixed(0)+" MB/s errors="+(j.err_connect+j.err_read+j.err_write+j.err_status+j.err_timeout))' "$json")"
+  local out
+  wrk_args "$2"
+  out=$(ip netns exec db-cli wrk -t2 -c"$CONNS" -d"${DUR}s" --timeout 5s -s "$HERE/wrk-json.lua" "${WHDR[@]}" "$3$WPATH" 2>&1)
+  record_wrk "$1" "$2" "$4" 0 "$out"
 }
+
 for rep in $(seq "$REPS"); do
   for cfg in haproxy director nft-minimal; do
     case $cfg in haproxy) url=http://$VIP:8080 ;; director) url=http://$VIP:80 ;; nft-minimal) url=http://$VIP2:80 ;; esac

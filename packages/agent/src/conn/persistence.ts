@@ -12,6 +12,7 @@
  * Templates are counted in the destination's persistConns, shown by `vsadm -L --persistent-conn`.
  */
 import { isIPv4 } from "node:net";
+import { parseIPv6 } from "../scheduler/address.js";
 import type { ConnectionEntry } from "@director/model";
 import type { RealServer } from "../state/real-server.js";
 import type { VirtualService } from "../state/virtual-service.js";
@@ -128,7 +129,7 @@ export function maskAddress(host: string, prefixLength: number): string {
     const m = (n & mask) >>> 0;
     return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}`;
   }
-  const groups = expandIPv6(host);
+  const groups = parseIPv6(host) ?? new Array<number>(8).fill(0);
   let bits = Math.min(prefixLength, 128);
   const out = groups.map((g) => {
     const keep = Math.max(0, Math.min(16, bits));
@@ -136,13 +137,4 @@ export function maskAddress(host: string, prefixLength: number): string {
     return keep === 0 ? 0 : g & ((0xffff << (16 - keep)) & 0xffff);
   });
   return new URL(`http://[${out.map((g) => g.toString(16)).join(":")}]/`).hostname.slice(1, -1);
-}
-
-function expandIPv6(host: string): number[] {
-  const full = new URL(`http://[${host}]/`).hostname.slice(1, -1);
-  const [head, tail] = full.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
-  const fill = tail !== undefined ? new Array(8 - h.length - t.length).fill("0") : [];
-  return [...h, ...fill, ...t].map((x) => Number.parseInt(x, 16));
 }

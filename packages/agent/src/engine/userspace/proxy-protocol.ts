@@ -4,6 +4,7 @@
  * Version 2 is also defined for datagrams (each datagram carries the header).
  */
 import { isIPv4 } from "node:net";
+import { parseIPv6 } from "../../scheduler/address.js";
 
 export interface ProxyAddresses {
   family: 4 | 6;
@@ -43,13 +44,10 @@ function writeAddr(buf: Buffer, o: number, host: string, v4: boolean): number {
     for (const p of host.split(".")) buf[o++] = Number(p);
     return o;
   }
-  const full = new URL(`http://[${host}]/`).hostname.slice(1, -1);
-  const [head, tail] = full.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const groups = [...h, ...new Array(tail !== undefined ? 8 - h.length - t.length : 0).fill("0"), ...t];
+  const groups = parseIPv6(host);
+  if (!groups) throw new Error(`not IPv6: ${host}`);
   for (const g of groups) {
-    buf.writeUInt16BE(Number.parseInt(g, 16), o);
+    buf.writeUInt16BE(g, o);
     o += 2;
   }
   return o;
