@@ -168,6 +168,11 @@ export const VirtualServiceSpec = z
         maxEjectionPercent: z.number().int().min(0).max(100).default(50),
       })
       .optional(),
+    /**
+     * Kernel engine, lc/wlc/sed/nq: seconds between re-weightings from conntrack's connection counts (absent = 2).
+     * The kernel engine cannot count per connection; see packages/agent/src/engine/kernel/reweight.ts.
+     */
+    kernelReweightSeconds: z.number().min(0.5).max(3600).optional(),
     realServers: z.array(RealServerSpec).max(10000).default([]),
   })
   .superRefine((vs, ctx) => {

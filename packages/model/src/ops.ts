@@ -22,6 +22,8 @@ export const ServicePatch = z.strictObject({
   quorum: z.strictObject({ minWeight: z.number().int().min(1).max(2 ** 31 - 1), hysteresis: z.number().int().min(0).max(2 ** 31 - 1).default(0) }).nullable().optional(),
   sorryServer: EndpointString.nullable().optional(),
   slowStartSeconds: z.number().int().min(0).max(3600).optional(),
+  /** null goes back to the default (2 s). */
+  kernelReweightSeconds: z.number().min(0.5).max(3600).nullable().optional(),
 });
 export type ServicePatch = z.infer<typeof ServicePatch>;
 

@@ -34,6 +34,11 @@ export class TemplateTable {
     private readonly expireQuiescent: () => boolean,
   ) {}
 
+  /** The expire_quiescent_template sysctl now (the kernel engine programs the same rule into nftables). */
+  expireQuiescentTemplate(): boolean {
+    return this.expireQuiescent();
+  }
+
   get size(): number {
     return this.templates.size;
   }

@@ -45,6 +45,18 @@ function mhHash(addr: number, port: number, key: typeof HASH1, offset: number): 
   return hsiphash32((offset + port + addr) >>> 0, key);
 }
 
+/**
+ * The kernel engine's stand-in for ip_vs_mh_get_fallback's probe `offset` (0, 1, …) at table position `b`. The
+ * kernel rehashes the client, hashkey(addr, port, (offset + ihash) mod M); a position of the kernel engine's
+ * table stands for clients it cannot see, so it rehashes its own index the same way: hashkey(b, 0, (offset + b)
+ * mod M) mod M. The clients of one position then fall back together, and different positions spread over the
+ * destinations as the kernel's clients do.
+ */
+export function mhPositionProbe(b: number, offset: number, tableSize: number): number {
+  const roffset = offset + b < tableSize ? offset + b : offset + b - tableSize;
+  return mhHash(b, 0, HASH1, roffset) % tableSize;
+}
+
 /** fls(): 1-based index of the highest set bit, 0 for 0. */
 function fls(x: number): number {
   return x > 0 ? 32 - Math.clz32(x) : 0;
@@ -153,6 +165,14 @@ export class MaglevHashing implements Scheduler {
         k = k + 1 === count ? 0 : k + 1;
       }
     }
+  }
+
+  /**
+   * The lookup table as the last update() built it (for the kernel engine, which programs it into nftables): per
+   * position the index into `dests` of its destination, -1 where empty. Views: do not modify.
+   */
+  table(): { lookup: Readonly<Int32Array>; dests: readonly Dest[] } {
+    return { lookup: this.lookup, dests: this.list.dests };
   }
 
   private note(i: number, d: Dest): void {

@@ -32,6 +32,16 @@ export function shHash(addr: number, port: number, offset: number): number {
 }
 
 /**
+ * The bucket ip_vs_sh_get_fallback probes at step `offset` (0, 1, …) for a client whose first bucket is `ihash`:
+ * hashkey(addr, port, (offset + ihash) mod 256) = (offset + 2·ihash) mod 256. It depends on the first bucket
+ * alone, so the fallback of every client of a bucket is the same and can be computed per bucket (the kernel
+ * engine's sh-fallback map does).
+ */
+export function shFallbackProbe(ihash: number, offset: number): number {
+  return (offset + 2 * ihash) & TAB_MASK;
+}
+
+/**
  * Tiles `table` with list positions as ip_vs_sh_reassign / ip_vs_dh_reassign do: walk the in-service
  * destinations cyclically, each holding `span(d)` consecutive buckets (at least one). -1 where none.
  */

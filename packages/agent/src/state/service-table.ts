@@ -405,7 +405,12 @@ export class ServiceTable {
     }
     // Weights may have changed without availability (refresh() reports both); quorum may have changed too.
     if (listChanged) vs.schedulerUpdate();
-    else vs.checkQuorum();
+    else {
+      vs.checkQuorum();
+      // The kernel engine's ruleset also follows service fields (persistence, re-weighting period): it renders
+      // and compares, so an unchanged service costs no batch.
+      if (fields.engine === "kernel") this.kernel.update(vs);
+    }
   }
 
   /** Reacts to an admin state change: events, immediate idle check, deadlines are checked by tick(). */

@@ -1,105 +1,317 @@
 /**
- * The kernel engine's nftables ruleset for VS/NAT, rendered whole from the service table.
+ * The kernel engine's nftables ruleset for VS/NAT, rendered from per-service plans (plan.ts makes them) into one
+ * atomic batch of what changed. In table `ip director`:
  *
- * Per virtual service (TCP or UDP, IPv4 in this version), with named counters per real server in filter/forward
- * (new connections, bytes and packets each way, told apart by the conntrack original destination):
- *   nat/prerouting and nat/output:  ip daddr VIP <proto> dport PORT  dnat ip to numgen inc mod W map { … }
- *   filter/input:                   ip daddr VIP <proto> dport PORT  reject   (nothing eligible: refuse, as IPVS does)
- * The map gives each eligible real server (available, weight > 0, not overloaded) a range of the W slots in
- * proportion to its weight, after dividing the weights by their gcd: rr when every weight is equal, wrr otherwise.
+ *   nat prerouting, nat output → services:  ip daddr . meta l4proto . th dport vmap { VIP . tcp . 80 : jump s_… }
+ *   s_<service> (one chain per virtual service, rewritten only when its own rules change):
+ *     [persistence]  dnat ip to ip saddr & MASK map @p_…          (a template's real server)
+ *                    dnat ip to <dispatch>                        (the scheduler)
+ *   filter input:      ip daddr . meta l4proto . th dport { VIP . tcp . 80, … } reject
+ *                      (whatever the DNAT did not take: IPVS found no destination and refuses it, ICMP port
+ *                      unreachable — also what a position without destination comes to)
+ *   filter prerouting and output at priority -90 → persist (persistence only): right after DNAT, before routing,
+ *                      templates are checked, recorded and refreshed (see below)
+ *   filter forward:    named counters per real server (new connections, packets and bytes each way)
+ *
+ * Dispatch, by scheduler:
+ *   rr, wrr          numgen inc mod W map { slot ranges : RS . port }        rr: one slot each; wrr: weight / gcd
+ *   lc wlc sed nq    numgen random mod K map { … }                           slots from reweight.ts
+ *   sh, dh           jhash ip saddr | ip saddr . tcp sport | ip daddr mod 256 seed S map { bucket ranges : … }
+ *   mh               jhash ip saddr [. tcp sport] mod 4093 seed S map @h_…  (a named map: a change sends only the
+ *                                                                            positions that moved)
+ * Positions without a destination are absent from the maps: the lookup misses, the packet is not DNATed and the
+ * input rule refuses it. S is fixed per virtual service (FNV-1a of "tcp/VIP:port"), so two directors with the same
+ * configuration send each flow to the same real server. The tables themselves are the kernel's (tables.ts).
+ *
  * Difference from IPVS wrr: the share of each server is exact over every W connections, but the order inside a
- * round is grouped (A A A B B C), not interleaved (A A B A B C) — numgen has no per-server cursor.
- * A server that leaves the map (weight 0, draining, maintenance, failed check) keeps its established connections:
+ * round is grouped (A A A B B C), not interleaved (A A B A B C) — numgen has no per-server cursor — and the round
+ * restarts at its first slot whenever the service's rules are rewritten (a change to that service, not to others).
+ * A server that leaves the maps (weight 0, draining, maintenance, failed check) keeps its established connections:
  * conntrack already holds their mapping, exactly the quiesced semantics of IPVS weight 0.
+ *
+ * Persistence (IPVS templates, ip_vs_sched_persist): a dynamic map per service, client prefix → real server,
+ * with the persistence timeout, type ipv4_addr : ipv4_addr . inet_service, at most 1,048,576 templates.
+ *   - A new connection whose prefix has a template is DNATed to the template's real server (before the scheduler;
+ *     a template also overrides overload, as in IPVS).
+ *   - Right after DNAT (chain persist), each packet of the service in the original direction to an honoured real
+ *     server runs `update @p_… { ip saddr & MASK : ip daddr . tcp dport }`: it creates the template on the flow's
+ *     first packet (keeping the scheduler's choice) and restarts its timeout on every later packet.
+ *   - Honoured = available, and not quiesced when expire_quiescent_template is on (ip_vs_check_template). nft
+ *     cannot test a map lookup's result against a set, so the check happens after DNAT (and before routing, which
+ *     a removed server's address may fail): the first packet of a flow DNATed to a server no longer honoured (a
+ *     stale template) deletes the template and is dropped; its retransmission is scheduled afresh. The agent also deletes such templates right after each change that
+ *     removes honoured servers (index.ts), so that path only catches the milliseconds in between.
+ * How far this is from IPVS templates: IPVS restarts the timeout on each new connection and never expires a
+ * template while it controls connections; here every forwarded packet restarts it, so a template lives until
+ * `timeout` after the last packet of its connections — the same except for a connection idle longer than the
+ * timeout. Two first connections of one prefix within the same instant may be scheduled to two servers (the first
+ * record wins; IPVS serialises them). Templates are kept for forwarded and director-originated connections alike.
  */
+import type { RealServer } from "../../state/real-server.js";
 import type { VirtualService } from "../../state/virtual-service.js";
+import { ranges } from "./tables.js";
 
 export const TABLE = "director";
+/** The most templates one service's map holds (IPVS has no limit; a full map schedules without persistence). */
+export const TEMPLATE_MAP_SIZE = 1 << 20;
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
 }
 
+/** The part of object names that names the service: "tcp_10_0_0_1_80". */
+export function serviceId(vs: VirtualService): string {
+  return `${vs.spec.protocol}_${vs.host.replaceAll(".", "_")}_${vs.port}`;
+}
+
 /** Counter names of one real server of one service (stable across updates: they are the table's objects). */
 export function counterNames(vs: VirtualService, rsHost: string, rsPort: number): { conns: string; in: string; out: string } {
-  const id = `${vs.spec.protocol}_${vs.host.replaceAll(".", "_")}_${vs.port}__${rsHost.replaceAll(".", "_")}_${rsPort}`;
+  const id = `${serviceId(vs)}__${rsHost.replaceAll(".", "_")}_${rsPort}`;
   return { conns: `c_${id}`, in: `i_${id}`, out: `o_${id}` };
 }
 
-interface Rendered {
-  dnat: string[];
-  reject: string[];
-  forward: string[];
-  counters: string[];
+export type Dispatch =
+  /** numgen: each real server takes `n` consecutive slots of Σn. */
+  | { kind: "numgen"; mode: "inc" | "random"; slots: readonly { rs: RealServer; n: number }[] }
+  /** jhash KEY mod table.length: per position its real server or null; in a named map when `map` is set. */
+  | { kind: "jhash"; key: string; seed: number; table: readonly (RealServer | null)[]; map?: string };
+
+export interface TemplatePlan {
+  /** The map's name; it encodes timeout and prefix, so a changed definition is a new map, never a conflict. */
+  map: string;
+  /** The template key expression: `ip saddr` or `ip saddr & 255.255.255.0`. */
+  key: string;
+  timeout: number;
+  /** Real servers whose templates are honoured, in list order. */
+  honoured: readonly RealServer[];
 }
 
-export function renderService(vs: VirtualService, out: Rendered): void {
+export interface ServicePlan {
+  vs: VirtualService;
+  dispatch: Dispatch;
+  templates?: TemplatePlan;
+}
+
+/** What the table holds, as far as later batches must know it. */
+export interface TableState {
+  counters: Set<string>;
+  /** Chains and their rules as last applied (one per line); null = the chain exists, its rules are unknown. */
+  chains: Map<string, string | null>;
+  /** Position maps and their elements ("host . port" or null per position); null = contents unknown. */
+  positions: Map<string, (string | null)[] | null>;
+  /** Template maps. */
+  templates: Set<string>;
+}
+
+export function emptyState(): TableState {
+  return { counters: new Set(), chains: new Map(), positions: new Map(), templates: new Set() };
+}
+
+/** "host . port" of a real server, as nft writes a concatenated map value. */
+export const target = (rs: { host: string; port: number }): string => `${rs.host} . ${rs.port}`;
+
+/** The netmask of an IPv4 prefix length, dotted. */
+export function netmask(prefixLength: number): string {
+  const m = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join(".");
+}
+
+/** The base chains, their hooks, and the order their rules are refilled in. */
+const BASE: Record<string, string> = {
+  prerouting: "type nat hook prerouting priority dstnat; policy accept;",
+  output: "type nat hook output priority -100; policy accept;",
+  input: "type filter hook input priority 0; policy accept;",
+  forward: "type filter hook forward priority 0; policy accept;",
+};
+/** Right after the NAT hooks (-100), before routing: persistence templates. Only while some service has them. */
+const PERSIST: Record<string, string> = {
+  persist_pre: "type filter hook prerouting priority -90; policy accept;",
+  persist_out: "type filter hook output priority -90; policy accept;",
+};
+
+interface Rendered {
+  /** Rules per chain: the services' own chains (s_…) and the shared ones. */
+  chains: Map<string, string[]>;
+  /** Map definitions and element changes. */
+  defs: string[];
+  elems: string[];
+  /** Entries of the services verdict map and of the refusal set. */
+  jumps: string[];
+  keys: string[];
+  counters: string[];
+  next: TableState;
+}
+
+function renderDispatch(d: Dispatch, prev: TableState, out: Rendered, proto: string): string | null {
+  const t = `ip ${TABLE}`;
+  if (d.kind === "numgen") {
+    const slots = d.slots.filter((s) => s.n > 0);
+    if (slots.length === 0) return null;
+    const g = slots.reduce((acc, s) => gcd(acc, s.n), 0);
+    let slot = 0;
+    const entries = slots.map((s) => {
+      const n = s.n / g;
+      const range = n === 1 ? `${slot}` : `${slot}-${slot + n - 1}`;
+      slot += n;
+      return `${range} : ${target(s.rs)}`;
+    });
+    return `numgen ${d.mode} mod ${slot} map { ${entries.join(", ")} }`;
+  }
+  const hash = `jhash ${d.key} mod ${d.table.length} seed 0x${d.seed.toString(16).padStart(8, "0")}`;
+  const values = d.table.map((rs) => (rs ? target(rs) : null));
+  if (d.map === undefined) {
+    const r = ranges(values);
+    if (r.length === 0) return null;
+    return `${hash} map { ${r.map((x) => `${x.from === x.to ? x.from : `${x.from}-${x.to}`} : ${x.value}`).join(", ")} }`;
+  }
+  // A named map: only the positions that moved are sent (all of them when the contents are unknown).
+  const name = d.map;
+  const before = prev.positions.get(name);
+  if (before === undefined) out.defs.push(`add map ${t} ${name} { typeof numgen inc mod 2 : ip daddr . ${proto} dport; }`);
+  const del: number[] = [];
+  const add: string[] = [];
+  if (before === undefined || before === null) {
+    if (before === null) out.elems.push(`flush map ${t} ${name}`);
+    values.forEach((v, b) => {
+      if (v !== null) add.push(`${b} : ${v}`);
+    });
+  } else {
+    values.forEach((v, b) => {
+      const was = before[b] ?? null;
+      if (v === was) return;
+      if (was !== null) del.push(b);
+      if (v !== null) add.push(`${b} : ${v}`);
+    });
+  }
+  if (del.length) out.elems.push(`delete element ${t} ${name} { ${del.join(", ")} }`);
+  if (add.length) out.elems.push(`add element ${t} ${name} { ${add.join(", ")} }`);
+  out.next.positions.set(name, values);
+  return `${hash} map @${name}`;
+}
+
+/** The counting rules of a service, kept until its list of real servers changes (most changes leave it). */
+const counting = new WeakMap<VirtualService, { key: string; rules: string[]; counters: string[] }>();
+
+function countingRules(vs: VirtualService): { rules: string[]; counters: string[] } {
   const proto = vs.spec.protocol;
-  const match = `ip daddr ${vs.host} ${proto} dport ${vs.port}`;
+  const key = `${proto} ${vs.realServers.map((r) => r.address).join(" ")}`;
+  const hit = counting.get(vs);
+  if (hit?.key === key) return hit;
+  const orig = `meta l4proto ${proto} ct original ip daddr ${vs.host} ct original proto-dst ${vs.port}`;
+  const rules: string[] = [];
+  const counters: string[] = [];
   // Counters for every real server listed, eligible or not (a drained one still carries its connections).
   for (const r of vs.realServers) {
     const c = counterNames(vs, r.host, r.port);
-    out.counters.push(c.conns, c.in, c.out);
-    const orig = `meta l4proto ${proto} ct original ip daddr ${vs.host} ct original proto-dst ${vs.port}`;
-    out.forward.push(`${orig} ct direction original ip daddr ${r.host} ${proto} dport ${r.port} ct state new counter name "${c.conns}"`);
-    out.forward.push(`${orig} ct direction original ip daddr ${r.host} ${proto} dport ${r.port} counter name "${c.in}"`);
-    out.forward.push(`${orig} ct direction reply ip saddr ${r.host} ${proto} sport ${r.port} counter name "${c.out}"`);
+    counters.push(c.conns, c.in, c.out);
+    rules.push(`${orig} ct direction original ip daddr ${r.host} ${proto} dport ${r.port} ct state new counter name "${c.conns}"`);
+    rules.push(`${orig} ct direction original ip daddr ${r.host} ${proto} dport ${r.port} counter name "${c.in}"`);
+    rules.push(`${orig} ct direction reply ip saddr ${r.host} ${proto} sport ${r.port} counter name "${c.out}"`);
   }
-  const eligible = vs.realServers.filter((r) => r.available && r.weight > 0 && !r.overloaded);
-  if (eligible.length === 0) {
-    out.reject.push(`${match} reject`);
-    return;
+  const entry = { key, rules, counters };
+  counting.set(vs, entry);
+  return entry;
+}
+
+function renderService(plan: ServicePlan, prev: TableState, out: Rendered): void {
+  const { vs, templates } = plan;
+  const proto = vs.spec.protocol;
+  const chain = `s_${serviceId(vs)}`;
+  const rules: string[] = [];
+  const post = out.chains.get("persist")!;
+  const forward = out.chains.get("forward")!;
+  const orig = `meta l4proto ${proto} ct original ip daddr ${vs.host} ct original proto-dst ${vs.port}`;
+  const counting = countingRules(vs);
+  out.counters.push(...counting.counters);
+  forward.push(...counting.rules);
+  if (templates) {
+    if (!prev.templates.has(templates.map))
+      out.defs.push(
+        `add map ip ${TABLE} ${templates.map} { type ipv4_addr : ipv4_addr . inet_service; flags dynamic,timeout; timeout ${templates.timeout}s; size ${TEMPLATE_MAP_SIZE}; }`,
+      );
+    out.next.templates.add(templates.map);
+    if (templates.honoured.length > 0) {
+      rules.push(`meta l4proto ${proto} dnat ip to ${templates.key} map @${templates.map}`);
+      const dest = `ip daddr . ${proto} dport`;
+      const honoured = `{ ${templates.honoured.map(target).join(", ")} }`;
+      const record = `{ ${templates.key} : ${dest} }`;
+      // The flow's first packet (conntrack confirms it only after postrouting), if DNATed (a refused flow is not:
+      // the input rule rejects it).
+      const first = `${orig} ct status dnat ct status ! confirmed ${dest} != ${honoured}`;
+      post.push(`${first} delete @${templates.map} ${record}`, `${first} drop`);
+      post.push(`${orig} ct direction original ${dest} ${honoured} update @${templates.map} ${record}`);
+    }
   }
-  const g = eligible.reduce((acc, r) => gcd(acc, r.weight), 0);
-  let slot = 0;
-  const entries = eligible.map((r) => {
-    const n = r.weight / g;
-    const range = n === 1 ? `${slot}` : `${slot}-${slot + n - 1}`;
-    slot += n;
-    return `${range} : ${r.host} . ${r.port}`;
-  });
-  out.dnat.push(`${match} dnat ip to numgen inc mod ${slot} map { ${entries.join(", ")} }`);
+  const to = renderDispatch(plan.dispatch, prev, out, proto);
+  if (to !== null) rules.push(`meta l4proto ${proto} dnat ip to ${to}`);
+  out.chains.set(chain, rules);
+  out.jumps.push(`${vs.host} . ${proto} . ${vs.port} : jump ${chain}`);
+  out.keys.push(`${vs.host} . ${proto} . ${vs.port}`);
 }
 
 /**
- * One nft batch that brings the table to the wanted state: chains are flushed and refilled, counters are
- * table objects created once and kept (so they keep counting across updates), and counters no longer wanted
- * (`obsolete`) are deleted after the rules that used them are gone. The kernel applies the batch atomically.
+ * One nft batch that brings the table from `prev` to the plans, or null when the table already is there. Only
+ * what changed is sent: a chain is flushed and refilled when its rules changed (so a change to one service
+ * leaves the others' chains, and their numgen round-robin positions, alone); counters and maps are table objects
+ * created once and kept (counters keep counting, templates keep their clients, position maps get only their
+ * changes); objects no longer wanted are deleted after the rules that used them are gone, except those named in
+ * `keep` (a previous agent's, adopted while the services are opened again one by one). The kernel applies the
+ * batch atomically. `next` is the state once it has.
  */
-export function renderBatch(
-  services: Iterable<VirtualService>,
-  obsolete: Iterable<string>,
-  previousForward?: string,
-): { script: string; counters: Set<string>; forward: string } {
-  const r: Rendered = { dnat: [], reject: [], forward: [], counters: [] };
-  for (const vs of services) renderService(vs, r);
+export function renderBatch(plans: Iterable<ServicePlan>, prev: TableState, keep: ReadonlySet<string> = new Set()): { script: string | null; next: TableState } {
+  const next: TableState = { counters: new Set(), chains: new Map(), positions: new Map(), templates: new Set() };
+  const chains = new Map<string, string[]>([
+    ["prerouting", ["jump services"]],
+    ["output", ["jump services"]],
+    ["persist", []],
+    ["forward", []],
+  ]);
+  const r: Rendered = { chains, defs: [], elems: [], jumps: [], keys: [], counters: [], next };
+  for (const p of plans) renderService(p, prev, r);
+  // The DNAT rules live once per service in a regular chain that both NAT hooks reach through one verdict map.
+  chains.set("services", r.jumps.length ? [`ip daddr . meta l4proto . th dport vmap { ${r.jumps.join(", ")} }`] : []);
+  chains.set("input", r.keys.length ? [`ip daddr . meta l4proto . th dport { ${r.keys.join(", ")} } reject`] : []);
+  // Packets pass the persistence hooks only while some service has templates.
+  const persist = chains.get("persist")!.length > 0;
+  if (persist) for (const c of Object.keys(PERSIST)) chains.set(c, ["jump persist"]);
+  next.counters = new Set(r.counters);
   const t = `ip ${TABLE}`;
-  const forward = r.forward.join("\n");
-  // The counting rules depend only on which real servers exist; a weight, drain or health change leaves them
-  // (and the batch small: only the DNAT maps are rewritten).
-  const structural = forward !== previousForward;
-  const lines = [
-    `add table ${t}`,
-    `add chain ${t} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
-    `add chain ${t} output { type nat hook output priority -100; policy accept; }`,
-    `add chain ${t} input { type filter hook input priority 0; policy accept; }`,
-    `add chain ${t} forward { type filter hook forward priority 0; policy accept; }`,
-    // The DNAT rules live once in a regular chain that both NAT hooks jump to (half the batch of two copies).
-    `add chain ${t} services`,
-    ...["prerouting", "output", "input", "services"].map((c) => `flush chain ${t} ${c}`),
-    `add rule ${t} prerouting jump services`,
-    `add rule ${t} output jump services`,
-    ...r.dnat.map((rule) => `add rule ${t} services ${rule}`),
-    ...r.reject.map((rule) => `add rule ${t} input ${rule}`),
-  ];
-  if (structural) {
-    lines.push(
-      `flush chain ${t} forward`,
-      ...r.counters.map((c) => `add counter ${t} ${c}`),
-      ...r.forward.map((rule) => `add rule ${t} forward ${rule}`),
-      ...[...obsolete].filter((c) => !r.counters.includes(c)).map((c) => `delete counter ${t} ${c}`),
-    );
+  const body: string[] = [];
+  const header = [`add table ${t}`, ...Object.entries(BASE).map(([c, def]) => `add chain ${t} ${c} { ${def} }`), `add chain ${t} services`, `add chain ${t} persist`];
+  for (const c of chains.keys()) if (c.startsWith("s_") && !prev.chains.has(c)) body.push(`add chain ${t} ${c}`);
+  if (persist) for (const [c, def] of Object.entries(PERSIST)) if (!prev.chains.has(c)) body.push(`add chain ${t} ${c} { ${def} }`);
+  body.push(...r.defs, ...r.elems);
+  // Services' chains first, then the verdict map that jumps to them, then the hooks.
+  const order = [...[...chains.keys()].filter((c) => c.startsWith("s_")), "services", "prerouting", "output", "input", "persist", ...(persist ? Object.keys(PERSIST) : []), "forward"];
+  for (const c of order) {
+    const rules = chains.get(c)!;
+    const text = rules.join("\n");
+    next.chains.set(c, text);
+    if (prev.chains.get(c) === text) continue;
+    if (c === "forward") body.push(...r.counters.filter((n) => !prev.counters.has(n)).map((n) => `add counter ${t} ${n}`));
+    body.push(`flush chain ${t} ${c}`, ...rules.map((rule) => `add rule ${t} ${c} ${rule}`));
   }
-  return { script: `${lines.join("\n")}\n`, counters: new Set(r.counters), forward };
+  for (const [c, rules] of prev.chains) {
+    if (!(c.startsWith("s_") || c in PERSIST) || chains.has(c)) continue;
+    if (keep.has(c)) next.chains.set(c, rules);
+    else body.push(`flush chain ${t} ${c}`, `delete chain ${t} ${c}`);
+  }
+  for (const [m, elems] of prev.positions) {
+    if (next.positions.has(m)) continue;
+    if (keep.has(m)) next.positions.set(m, elems);
+    else body.push(`delete map ${t} ${m}`);
+  }
+  for (const m of prev.templates) {
+    if (next.templates.has(m)) continue;
+    if (keep.has(m)) next.templates.add(m);
+    else body.push(`delete map ${t} ${m}`);
+  }
+  // Counters are used by the forward rules only, which the loop above made those of `next`.
+  for (const n of prev.counters) {
+    if (next.counters.has(n)) continue;
+    if (keep.has(n)) next.counters.add(n);
+    else body.push(`delete counter ${t} ${n}`);
+  }
+  return { script: body.length ? `${[...header, ...body].join("\n")}\n` : null, next };
 }

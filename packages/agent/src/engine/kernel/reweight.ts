@@ -1,0 +1,132 @@
+/**
+ * lc, wlc, sed and nq in the kernel engine: periodic re-weighting from conntrack.
+ *
+ * IPVS decides per connection: each SYN goes to the real server with the least overhead at that instant
+ * (ip_vs_lc.c, ip_vs_wlc.c, ip_vs_sed.c, ip_vs_nq.c). nftables cannot read a per-server connection count while
+ * it schedules, so the agent does it every `kernelReweightSeconds` (default 2 s):
+ *  1. counts the service's connections per real server from conntrack (`conntrack -L -p PROTO -d VIP --dport
+ *     PORT`: one dump filtered by original destination; the reply source tells the real server). TCP in
+ *     ESTABLISHED counts as active, any other state as inactive, as IPVS's set_tcp_state does; UDP is always
+ *     inactive, as IPVS counts it.
+ *  2. asks the kernel's own algorithm where the next K new connections would go if none of the current ones
+ *     ended: the userspace scheduler (conformance-tested against the kernel's choices) picks K times, each pick
+ *     adding an active connection (TCP) or an inactive one (UDP) to the chosen server. K is the number of new
+ *     connections expected in a period (the service's rate from the nft counters, or its last period's count if
+ *     larger), at least max(16, servers) and at most 4096.
+ *  3. programs `numgen random mod K map { … }` giving each real server as many of the K slots as it got picks.
+ *     The batch is sent only when the slots changed.
+ * How far this is from IPVS:
+ *  - decisions are per period, not per connection: within a period new connections are spread at random in the
+ *    computed proportions, and a burst larger than K does not see the load it adds itself;
+ *  - conntrack states stand for IPVS's: conntrack's TIME_WAIT (120 s) and other timeouts are conntrack's, not
+ *    `ipvsadm --set`'s; connections the director did not forward (e.g. its own) never appear;
+ *  - with a short-lived workload the estimate "none of the current ones ends" is pessimistic, which only makes
+ *    the split closer to the weights;
+ *  - -x/-y thresholds are not applied (overload is never set for kernel services).
+ */
+import { spawn } from "node:child_process";
+import type { Protocol, SchedulerName } from "@director/model";
+import { createScheduler } from "../../scheduler/registry.js";
+import type { Dest } from "../../scheduler/types.js";
+
+export const REWEIGHT_SCHEDULERS = ["lc", "wlc", "sed", "nq"] as const;
+export type ReweightScheduler = (typeof REWEIGHT_SCHEDULERS)[number];
+export const isReweighted = (s: SchedulerName): s is ReweightScheduler => (REWEIGHT_SCHEDULERS as readonly string[]).includes(s);
+export const DEFAULT_REWEIGHT_SECONDS = 2;
+export const MIN_PICKS = 16;
+export const MAX_PICKS = 4096;
+
+export interface ConnCounts {
+  active: number;
+  inactive: number;
+}
+
+/** The number of picks to simulate for `observed` new connections in the last period and `servers` eligible. */
+export function picksFor(observed: number, servers: number): number {
+  return Math.min(MAX_PICKS, Math.max(MIN_PICKS, servers, Math.round(observed)));
+}
+
+/**
+ * Where the kernel's algorithm would send the next `k` connections, given each destination's current
+ * connections (by address; absent = none): picks per position of `dests`.
+ */
+export function simulatePicks(scheduler: ReweightScheduler, protocol: Protocol, dests: readonly Dest[], counts: ReadonlyMap<string, ConnCounts>, k: number): number[] {
+  const copies = dests.map((d, i) => {
+    const c = counts.get(d.address);
+    return { ...copyDest(d), index: i, activeConns: c?.active ?? 0, inactiveConns: c?.inactive ?? 0 };
+  });
+  const s = createScheduler(scheduler, { flags: [], now: () => 0, random: () => 0 });
+  s.update(copies);
+  const picks = new Array<number>(copies.length).fill(0);
+  const flow = { protocol, family: 4 as const, clientHost: "0.0.0.0", clientPort: 0, vHost: "0.0.0.0", vPort: 0 };
+  for (let i = 0; i < k; i++) {
+    const d = s.pick(flow) as (typeof copies)[number] | null;
+    if (!d) break;
+    picks[d.index] = picks[d.index]! + 1;
+    if (protocol === "tcp") d.activeConns++;
+    else d.inactiveConns++;
+    s.changed(d);
+  }
+  s.done();
+  return picks;
+}
+
+function copyDest(d: Dest) {
+  return {
+    address: d.address,
+    host: d.host,
+    port: d.port,
+    family: d.family,
+    weight: d.weight,
+    available: d.available,
+    overloaded: d.overloaded,
+  };
+}
+
+/**
+ * Counts connections per real server ("host:port" of the reply source) in `conntrack -L` output lines.
+ *   tcp 6 431999 ESTABLISHED src=C dst=VIP sport=… dport=80 src=RS dst=C sport=80 dport=… [ASSURED] mark=0 use=1
+ */
+export function countConntrack(lines: Iterable<string>, into = new Map<string, ConnCounts>()): Map<string, ConnCounts> {
+  for (const line of lines) {
+    const src = line.match(/src=(\S+)/g);
+    const sport = line.match(/sport=(\d+)/g);
+    if (!src || src.length < 2 || !sport || sport.length < 2) continue;
+    const key = `${src[1]!.slice(4)}:${sport[1]!.slice(6)}`;
+    const fields = line.trim().split(/\s+/);
+    const active = fields[0] === "tcp" && fields[3] === "ESTABLISHED";
+    const c = into.get(key) ?? { active: 0, inactive: 0 };
+    if (active) c.active++;
+    else c.inactive++;
+    into.set(key, c);
+  }
+  return into;
+}
+
+/** Runs `conntrack -L` for one service (in the agent's network namespace) and counts per real server. */
+export function listConnections(protocol: Protocol, vip: string, port: number): Promise<Map<string, ConnCounts>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("conntrack", ["-L", "-p", protocol, "-d", vip, "--dport", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+    const counts = new Map<string, ConnCounts>();
+    let rest = "";
+    let err = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => {
+      const lines = (rest + d).split("\n");
+      rest = lines.pop()!;
+      countConntrack(lines, counts);
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    child.on("error", (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === "ENOENT" ? "conntrack is not installed (Debian package conntrack)" : `cannot run conntrack: ${e.message}`)),
+    );
+    child.on("close", (code) => {
+      countConntrack([rest], counts);
+      // conntrack prints "N flow entries have been shown" on stderr, and exits 0 (1 on old versions with none).
+      if (code === 0 || /flow entries have been shown/.test(err)) resolve(counts);
+      else reject(new Error(`conntrack failed: ${err.trim().split("\n")[0]}`));
+    });
+  });
+}

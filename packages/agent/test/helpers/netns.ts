@@ -1,0 +1,186 @@
+/**
+ * Network-namespace topologies for the kernel engine's end-to-end tests: a client, a director running the real
+ * agent (from dist/) and nginx real servers, on veth links, all made and removed by the test. Needs root,
+ * iproute2 and nginx. Commands are argument arrays, never shell strings.
+ */
+import { type ChildProcess, execFileSync, type SpawnOptions, type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+
+const AGENT = fileURLToPath(new URL("../../dist/director-agent.js", import.meta.url));
+const VSADM = fileURLToPath(new URL("../../dist/vsadm.js", import.meta.url));
+
+/** `ip …` (in this namespace, or another with `-n NS`); throws, with ip's stderr, when it fails. */
+export const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+
+/** Runs a command to its end in a namespace (20 s at most). */
+export const inNs = (ns: string, cmd: string, ...args: string[]): SpawnSyncReturns<string> =>
+  spawnSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", timeout: 20_000 });
+
+/** Starts a command in a namespace (`ip netns exec` execs it: the child's pid is the command's). */
+export const spawnInNs = (ns: string, cmd: string, args: string[], options: SpawnOptions): ChildProcess => spawn("ip", ["netns", "exec", ns, cmd, ...args], options);
+
+/** Polls cond every 50 ms until it holds; throws after ms. */
+export async function waitFor(cond: () => boolean, what: string, ms = 15_000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Writes dir/NAME.conf, an nginx config (its own files under dir/NAME) for one real server listening on listen and
+ * answering `GET /` with "NAME\n"; returns the config's path.
+ */
+export function nginxConfig(dir: string, name: string, listen: string): string {
+  const own = path.join(dir, name);
+  fs.mkdirSync(own);
+  const conf = path.join(dir, `${name}.conf`);
+  fs.writeFileSync(
+    conf,
+    `daemon off; worker_processes 1; pid ${own}/pid; error_log ${own}/err warn;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path ${own}/b; proxy_temp_path ${own}/p; fastcgi_temp_path ${own}/f; uwsgi_temp_path ${own}/u; scgi_temp_path ${own}/s;
+  keepalive_timeout 65s;
+  server { listen ${listen}; location = / { default_type text/plain; return 200 "${name}\\n"; } } }
+`,
+  );
+  return conf;
+}
+
+/** Stops nginx masters and waits for them: SIGTERM, so that they take their workers with them (SIGKILL would orphan them). */
+export async function stopNginx(masters: ChildProcess[]) {
+  await Promise.all(
+    masters.map((p) =>
+      p.exitCode !== null || p.signalCode !== null
+        ? null
+        : new Promise<void>((resolve) => {
+            p.once("exit", () => resolve());
+            p.kill("SIGTERM");
+          }),
+    ),
+  );
+}
+
+/**
+ * Namespaces TAG-c (client), TAG-d (director) and TAG-r1… (real servers), and the veth links between them
+ * (TAGc0–TAGd0, TAGxI–TAGeI). Call cleanup() in afterAll: it also removes whatever a failed set-up left.
+ */
+export class Topology {
+  readonly ns: { client: string; director: string; rs: string[] };
+  /** The temporary directory: nginx files, the agent's config (configFile) and state. */
+  dir = "";
+  /** The agent last started by startAgent. */
+  agent!: ChildProcess;
+  /** All the agents wrote (stdout and stderr), across restarts. */
+  out = "";
+  private readonly tag: string;
+  /** Processes killed (SIGKILL) by cleanup. */
+  private readonly procs: ChildProcess[] = [];
+  /** nginx masters, stopped by cleanup with stopNginx. */
+  private readonly nginxes: ChildProcess[] = [];
+
+  constructor(tag: string, realServers = 3) {
+    this.tag = tag;
+    this.ns = { client: `${tag}-c`, director: `${tag}-d`, rs: Array.from({ length: realServers }, (_, k) => `${tag}-r${k + 1}`) };
+  }
+
+  get configFile() {
+    return path.join(this.dir, "director.yaml");
+  }
+
+  /** Removes what an earlier run may have left, makes the temporary directory (dirPrefix…) and the namespaces. */
+  async create(dirPrefix: string) {
+    if (process.getuid?.() !== 0) throw new Error("the kernel engine test needs root (network namespaces, nftables)");
+    await this.cleanup();
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix));
+    fs.chmodSync(this.dir, 0o755); // nginx workers run unprivileged and must read the files
+    for (const ns of [this.ns.client, this.ns.director, ...this.ns.rs]) {
+      ip("netns", "add", ns);
+      ip("-n", ns, "link", "set", "lo", "up");
+    }
+  }
+
+  /** The client–director link: the client's addresses and the director's, with prefix lengths; the director forwards. */
+  linkClient(clientAddresses: string[], directorAddress: string) {
+    const { tag, ns } = this;
+    ip("link", "add", `${tag}c0`, "type", "veth", "peer", "name", `${tag}d0`);
+    ip("link", "set", `${tag}c0`, "netns", ns.client);
+    ip("link", "set", `${tag}d0`, "netns", ns.director);
+    for (const a of clientAddresses) ip("-n", ns.client, "addr", "add", a, "dev", `${tag}c0`);
+    ip("-n", ns.director, "addr", "add", directorAddress, "dev", `${tag}d0`);
+    ip("-n", ns.client, "link", "set", `${tag}c0`, "up");
+    ip("-n", ns.director, "link", "set", `${tag}d0`, "up");
+    inNs(ns.director, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+  }
+
+  /**
+   * Real server I on NET.I.0/24 (NET as "10.202"): the director is NET.I.1, the server NET.I.2 and routes back through
+   * the director (VS/NAT); nginx on NET.I.2:80 answers "rsI". Returns once every server answers the director.
+   */
+  async startRealServers(net: string) {
+    const { tag, ns } = this;
+    ns.rs.forEach((rs, k) => {
+      const i = k + 1;
+      ip("link", "add", `${tag}x${i}`, "type", "veth", "peer", "name", `${tag}e${i}`);
+      ip("link", "set", `${tag}x${i}`, "netns", ns.director);
+      ip("link", "set", `${tag}e${i}`, "netns", rs);
+      ip("-n", ns.director, "addr", "add", `${net}.${i}.1/24`, "dev", `${tag}x${i}`);
+      ip("-n", rs, "addr", "add", `${net}.${i}.2/24`, "dev", `${tag}e${i}`);
+      ip("-n", ns.director, "link", "set", `${tag}x${i}`, "up");
+      ip("-n", rs, "link", "set", `${tag}e${i}`, "up");
+      ip("-n", rs, "route", "add", "default", "via", `${net}.${i}.1`);
+      const conf = nginxConfig(this.dir, `rs${i}`, `${net}.${i}.2:80`);
+      this.nginxes.push(spawnInNs(rs, "nginx", ["-c", conf], { stdio: "ignore" }));
+    });
+    const answers = (i: number) => inNs(ns.director, "curl", "-s", "--max-time", "1", `http://${net}.${i}.2/`).stdout.trim();
+    await waitFor(() => ns.rs.every((_rs, k) => answers(k + 1) === `rs${k + 1}`), "nginx real servers");
+  }
+
+  /** Writes the agent's config file. */
+  writeConfig(config: unknown) {
+    fs.writeFileSync(this.configFile, stringify(config));
+  }
+
+  /** Starts a command in a namespace; cleanup kills it if it still runs. */
+  spawn(ns: string, cmd: string, args: string[], options: SpawnOptions): ChildProcess {
+    const p = spawnInNs(ns, cmd, args, options);
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Starts the agent in the director namespace on configFile; returns once it says it started, throws if it exits. */
+  async startAgent(what = "the agent"): Promise<ChildProcess> {
+    const from = this.out.length;
+    const agent = this.spawn(this.ns.director, process.execPath, [AGENT, "--config", this.configFile, "--state-dir", path.join(this.dir, "state")], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.agent = agent;
+    agent.stdout!.on("data", (d) => {
+      this.out += d;
+    });
+    agent.stderr!.on("data", (d) => {
+      this.out += d;
+    });
+    await waitFor(() => this.out.slice(from).includes("director agent started") || agent.exitCode !== null, what);
+    if (agent.exitCode !== null) throw new Error(`agent exited: ${this.out.slice(from)}`);
+    return agent;
+  }
+
+  /** vsadm in the director namespace, on the agent's state directory. */
+  vsadm(...args: string[]) {
+    return inNs(this.ns.director, "env", `DIRECTOR_STATE_DIR=${this.dir}/state`, process.execPath, VSADM, ...args);
+  }
+
+  /** Kills the processes, stops nginx, deletes the namespaces (and with them the director's nft table) and the directory. */
+  async cleanup() {
+    for (const p of this.procs.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
+    await stopNginx(this.nginxes.splice(0));
+    for (const ns of [this.ns.client, this.ns.director, ...this.ns.rs]) spawnSync("ip", ["netns", "del", ns]);
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
