@@ -17,7 +17,7 @@ COPY --from=build /src/packages/agent/bin ./packages/agent/bin
 COPY --from=build /src/packages/agent/dist ./packages/agent/dist
 COPY --from=build /src/apps/console/package.json ./apps/console/package.json
 RUN npm ci --omit=dev --no-audit --no-fund --workspace @director/agent \
- && useradd --system --home /var/lib/director --create-home director \
+ && useradd --system --uid 10001 --home /var/lib/director --create-home director \
  && mkdir -p /etc/director && chown director /var/lib/director
 USER director
 EXPOSE 8080 9443

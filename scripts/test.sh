@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm test: install what the tests need (Debian packages when root), build, typecheck, lint, run every test.
 source "$(dirname "$0")/lib.sh"
-apt_ensure nginx nginx curl curl wrk wrk nft nftables ip iproute2 sysctl procps
+apt_ensure nginx nginx curl curl wrk wrk nft nftables conntrack conntrack ip iproute2 sysctl procps pg_ctlcluster postgresql chromium chromium
 npm_ensure
 build
 say "typecheck"

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { nextEvent, startTestAgent, type TestAgent } from "./helpers/agent.js";
 import { httpGet } from "./helpers/clients.js";
 import { freePort, waitForPort } from "./helpers/ports.js";

@@ -1,10 +1,9 @@
 /**
- * Live streams over tRPC's SSE transport, read raw as a browser's EventSource would: 1 Hz samples, and events
- * that resume after a reconnect from the last id seen, with no gap and no repeat.
+ * Live streams over tRPC's SSE transport, read by the client's SSE reader (what the console's hub uses): 1 Hz
+ * samples, and events that resume after a reconnect from the last id seen, with no gap and no repeat.
  */
-import https from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveAgentEndpoint } from "../src/control/client.js";
+import { resolveAgentEndpoint, type StreamHandle, type StreamMessage, subscribeAgentStream } from "../src/control/client.js";
 import { startTestAgent, type TestAgent } from "./helpers/agent.js";
 import { freePort } from "./helpers/ports.js";
 
@@ -21,54 +20,14 @@ afterAll(async () => {
   await t?.stop();
 });
 
-interface SseMessage {
-  id?: string;
-  event?: string;
-  data?: unknown;
-}
+type SseMessage = StreamMessage;
 
-/** Opens an SSE subscription; calls onMessage for each message until it returns true or stop() is called. */
-function subscribe(path: string, input: unknown, onMessage: (m: SseMessage) => boolean | undefined): { done: Promise<void>; ready: Promise<void>; stop: () => void } {
-  let req: ReturnType<typeof https.get>;
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((r) => {
-    markReady = r;
+/** Opens a subscription with the client's SSE reader; calls onMessage for each message until it returns true or stop(). */
+function subscribe(path: "stream.samples" | "stream.events", input: { lastEventId?: string }, onMessage: (m: SseMessage) => boolean | undefined): StreamHandle {
+  const h: StreamHandle = subscribeAgentStream(ep, path, input.lastEventId ?? null, (m) => {
+    if (onMessage(m)) h.stop();
   });
-  const done = new Promise<void>((resolve, reject) => {
-    const url = new URL(`${ep.url}/${path}?input=${encodeURIComponent(JSON.stringify(input))}`);
-    req = https.get(url, { ca: ep.ca, headers: { authorization: `Bearer ${ep.token}`, accept: "text/event-stream" } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}`));
-      let buf = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => {
-        buf += d;
-        let i = buf.indexOf("\n\n");
-        while (i >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          i = buf.indexOf("\n\n");
-          const m: SseMessage = {};
-          for (const line of block.split("\n")) {
-            const [k, ...rest] = line.split(":");
-            const v = rest.join(":").replace(/^ /, "");
-            if (k === "id") m.id = v;
-            else if (k === "event") m.event = v;
-            else if (k === "data") m.data = v ? JSON.parse(v) : undefined;
-          }
-          // tRPC opens every SSE stream with a "connected" message: the subscription is live from here.
-          if (m.event === "connected") markReady();
-          if (onMessage(m)) {
-            req.destroy();
-            resolve();
-            return;
-          }
-        }
-      });
-      res.on("close", () => resolve());
-    });
-    req.on("error", (e) => ((e as NodeJS.ErrnoException).code === "ECONNRESET" ? resolve() : reject(e)));
-  });
-  return { done, ready, stop: () => req.destroy() };
+  return h;
 }
 
 const key = () => ({ protocol: "tcp" as const, address: `127.0.0.1:${vip}` });

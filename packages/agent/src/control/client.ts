@@ -8,6 +8,10 @@ import path from "node:path";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import type { AppRouter } from "./router.js";
 
+// What the streams carry (types only: importing them pulls in no engine code).
+export type { RealServerSample, Sample, ServiceSample } from "../telemetry/sampler.js";
+export type { LoggedEvent } from "../telemetry/event-log.js";
+
 export interface AgentEndpoint {
   url: string;
   token: string;
@@ -98,4 +102,77 @@ export function resolveAgentEndpoint(env: NodeJS.ProcessEnv = process.env): Agen
     throw new Error(`cannot read the agent token in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return { url: api.url, token, ca: fs.readFileSync(api.certFile, "utf8") };
+}
+
+export interface StreamMessage {
+  id?: string;
+  event?: string;
+  data?: unknown;
+}
+
+export interface StreamHandle {
+  /** Resolves when the stream ends (closed by either side); rejects on a connection or HTTP error. */
+  done: Promise<void>;
+  /** Resolves at tRPC's "connected" message: the subscription is live from there. */
+  ready: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Subscribes to one of the agent's SSE streams (`stream.samples`, `stream.events`) with the same pinning and
+ * token as the client. Node 20 has no EventSource; this is the small part of one a tRPC subscription needs.
+ * Pass the last id seen as `lastEventId` to resume without gaps or repeats.
+ */
+export function subscribeAgentStream(ep: AgentEndpoint, procedure: "stream.samples" | "stream.events", lastEventId: string | null, onMessage: (m: StreamMessage) => void): StreamHandle {
+  let req: ReturnType<typeof https.get> | undefined;
+  /** stop() ends the stream on purpose: that is the end of it, not an error. */
+  let stopped = false;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((r) => {
+    markReady = r;
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    const url = new URL(`${ep.url}/${procedure}?input=${encodeURIComponent(JSON.stringify(lastEventId ? { lastEventId } : {}))}`);
+    if (url.protocol !== "https:") return reject(new Error(`agent URL must be https: ${url.href}`));
+    req = https.get(url, { ca: ep.ca, cert: ep.cert, key: ep.key, minVersion: "TLSv1.2", headers: { authorization: `Bearer ${ep.token}`, accept: "text/event-stream" } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return reject(new Error(`agent answered HTTP ${res.statusCode} to ${procedure}`));
+      }
+      let buf = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        buf += d;
+        let i = buf.indexOf("\n\n");
+        while (i >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          i = buf.indexOf("\n\n");
+          const m: StreamMessage = {};
+          for (const line of block.split("\n")) {
+            const c = line.indexOf(":");
+            if (c <= 0) continue;
+            const k = line.slice(0, c);
+            const v = line.slice(c + 1).replace(/^ /, "");
+            if (k === "id") m.id = v;
+            else if (k === "event") m.event = v;
+            else if (k === "data") m.data = v ? JSON.parse(v) : undefined;
+          }
+          if (m.event === "connected") markReady();
+          onMessage(m);
+        }
+      });
+      res.on("close", () => resolve());
+      res.on("error", (e) => (stopped ? resolve() : reject(e)));
+    });
+    req.on("error", (e) => (stopped || (e as NodeJS.ErrnoException).code === "ECONNRESET" ? resolve() : reject(e)));
+  });
+  return {
+    done,
+    ready,
+    stop: () => {
+      stopped = true;
+      req?.destroy();
+    },
+  };
 }

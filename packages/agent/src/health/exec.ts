@@ -19,6 +19,9 @@ import type { HealthCheck } from "@director/model";
 import { runCheck } from "./tcp.js";
 import type { CheckerFactory } from "./types.js";
 
+/** Children get PATH and nothing else of the agent's environment (typed loosely: Next.js's types add NODE_ENV). */
+const minimalEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? DEFAULT_PATH }) as unknown as NodeJS.ProcessEnv;
+
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Portable user names (POSIX) plus a trailing "$" (machine accounts); anything else never reaches `id`. */
@@ -27,7 +30,7 @@ const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*\$?$/;
 function lookupUser(user: string, signal: AbortSignal): Promise<{ uid: number; gid: number } | string> {
   if (!USER_NAME.test(user)) return Promise.resolve(`bad user name "${user}"`);
   return new Promise((resolve) => {
-    execFile("id", ["--", user], { signal, timeout: 10_000, env: { PATH: process.env.PATH ?? DEFAULT_PATH } }, (err, stdout) => {
+    execFile("id", ["--", user], { signal, timeout: 10_000, env: minimalEnv() }, (err, stdout) => {
       const m = /^uid=(\d+)\S* gid=(\d+)/.exec(String(stdout));
       if (err || !m) resolve(`no user "${user}"`);
       else resolve({ uid: Number(m[1]), gid: Number(m[2]) });
@@ -58,7 +61,7 @@ export const exec: CheckerFactory<Extract<HealthCheck, { type: "exec" }>> = (spe
         stdio: "ignore",
         detached: true,
         cwd: "/",
-        env: { PATH: process.env.PATH ?? DEFAULT_PATH },
+        env: minimalEnv(),
         ...ids,
       });
     } catch (err) {

@@ -53,17 +53,9 @@ export function clientFlow(n: number, vHost = "198.51.100.1"): Flow {
   return makeFlow(host, 1024 + (n % 60000), vHost);
 }
 
-/** mulberry32: a small, seedable [0, 1) generator. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "./random.js";
+
+export { seededRandom };
 
 export interface TestClock {
   now: () => number;

@@ -7,7 +7,7 @@
  * real server refuses. Idle timeout: `tcp` from `--set` while established, `tcpfin` once either side sent FIN.
  */
 import net from "node:net";
-import { Connection, type ConnHandle } from "../../conn/connection.js";
+import { Connection } from "../../conn/connection.js";
 import { schedule } from "../../conn/schedule.js";
 import type { VirtualService } from "../../state/virtual-service.js";
 import type { EngineContext } from "../types.js";

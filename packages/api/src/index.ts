@@ -1,0 +1,10 @@
+export { appRouter, type AppRouter } from "./root.js";
+export { createCallerFactory, type Context, type SessionUser } from "./trpc.js";
+export { AgentHub, type AgentState, type AgentEvent } from "./hub/hub.js";
+export { checkSession, SESSION_ABSOLUTE_MS, SESSION_IDLE_MS } from "./auth/session.js";
+export { authenticate, LoginError, THROTTLE_FREE_FAILURES, THROTTLE_WINDOW_MS } from "./auth/login.js";
+export { ensureFirstAdmin, completeSetup, setupPending } from "./auth/setup.js";
+export { totpNow, verifyTotp } from "./auth/totp.js";
+export type { ServiceFrame, ServiceStatic, RealServerStatic } from "./live/frame.js";
+export type { OverviewSummary, ServiceSummary, AgentSummary, RealServerCondition } from "./live/summary.js";
+export { simulate } from "./router/simulator.js";

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "audit_prev_hash" ON "audit" USING btree ("prev_hash");

@@ -1,0 +1,3 @@
+export * from "./store.js";
+export * from "./open.js";
+export * from "./password.js";
