@@ -239,6 +239,7 @@ describe("screenshots of the main pages", () => {
     ["users", "/users", "user-row-admin"],
     ["agents", "/agents", "agent-row-local"],
     ["simulator", "/simulator", "sim-result"],
+    ["alerts", "/alerts", "alerts-loaded"],
     ["account", "/account", "session-row"],
   ];
 

@@ -40,13 +40,27 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure;
 
+const SECRET_KEY = /pass|token|secret|totp|code|ca(Pem)?$/i;
+
+/** What a refused caller tried to change, for the audit log: the raw input, secrets blanked, at most 300 characters. */
+async function attempted(getRawInput: () => Promise<unknown>): Promise<string | null> {
+  try {
+    const raw = await getRawInput();
+    if (raw === undefined) return null;
+    const text = JSON.stringify(raw, (k, v) => (k && SECRET_KEY.test(k) ? "[redacted]" : v));
+    return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+  } catch {
+    return null;
+  }
+}
+
 function roleProcedure(min: Role) {
-  return t.procedure.use(async ({ ctx, next, type, path }) => {
+  return t.procedure.use(async ({ ctx, next, type, path, getRawInput }) => {
     if (!ctx.session) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first" });
     const user = ctx.session.user;
     if (roleRank(user.role) < roleRank(min) || (min === "admin" && ctx.requireAdminTotp && !user.totp)) {
       if (type === "mutation")
-        await ctx.store.appendAudit({ actor: user.username, actorRole: user.role, ip: ctx.ip, action: path, result: "denied", detail: `needs role ${min}` });
+        await ctx.store.appendAudit({ actor: user.username, actorRole: user.role, ip: ctx.ip, action: path, target: await attempted(getRawInput), result: "denied", detail: `needs role ${min}` });
       throw new TRPCError({
         code: "FORBIDDEN",
         message: roleRank(user.role) < roleRank(min) ? `this needs the ${min} role (you are ${user.role})` : "admins must enrol a second factor (TOTP) first",

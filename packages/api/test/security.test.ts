@@ -191,6 +191,15 @@ describe("with a role below the procedure's least role", () => {
     expect(await outcome(users.viewer, "user.create", { username: "!", password: "", role: "root" })).toBe("FORBIDDEN");
     expect(await env.store.userByName("!")).toBeUndefined();
   });
+
+  it("records what a refused caller tried, with secrets blanked", async () => {
+    const secret = "an attempted password 123";
+    expect(await outcome(users.operator, "user.create", { username: "mallory", password: secret, role: "admin" })).toBe("FORBIDDEN");
+    const [row] = await env.store.listAudit({ actor: users.operator.username, action: "user.create", result: "denied", limit: 1 });
+    expect(row?.target).toContain("mallory");
+    expect(row?.target).toContain("[redacted]");
+    expect(JSON.stringify(row)).not.toContain(secret);
+  });
 });
 
 describe("with the least role or above", () => {

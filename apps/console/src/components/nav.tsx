@@ -6,6 +6,7 @@ import { signOut } from "next-auth/react";
 type Role = "viewer" | "operator" | "admin";
 const LINKS: { href: string; label: string; min: Role }[] = [
   { href: "/", label: "Overview", min: "viewer" },
+  { href: "/alerts", label: "Alerts", min: "viewer" },
   { href: "/connections", label: "Connections", min: "viewer" },
   { href: "/simulator", label: "Simulator", min: "viewer" },
   { href: "/agents", label: "Agents", min: "viewer" },

@@ -33,6 +33,7 @@ function HealthBar({ counts }: { counts: { healthy: number; draining: number; ma
 export function OverviewView() {
   const trpc = useTRPC();
   const first = useQuery(trpc.overview.get.queryOptions());
+  const alerts = useQuery(trpc.alert.firing.queryOptions(undefined, { refetchInterval: 3000 }));
   const [live, setLive] = useState<Live | null>(null);
   useSubscription(
     trpc.live.overview.subscriptionOptions(undefined, {
@@ -134,6 +135,24 @@ export function OverviewView() {
             ))}
           </tbody>
         </table>
+      </section>
+      <section>
+        <h2 className="mb-2 text-lg font-semibold">
+          Alerts{" "}
+          <Link href="/alerts" className="text-sm font-normal text-blue-700 hover:underline">
+            rules
+          </Link>
+        </h2>
+        <ul className="divide-y divide-slate-100 rounded-xl border border-slate-200 bg-white text-sm" data-testid="alerts">
+          {alerts.data?.length === 0 && <li className="p-3 text-slate-500">Nothing is firing.</li>}
+          {alerts.data?.map((a) => (
+            <li key={`${a.rule}|${a.agent}|${a.target}`} className="flex gap-3 p-3">
+              <span className="w-40 shrink-0 font-medium text-red-700">{a.rule}</span>
+              <span className="w-24 shrink-0 text-slate-500">{a.agent}</span>
+              <span className="text-slate-700">{a.message}</span>
+            </li>
+          ))}
+        </ul>
       </section>
       <section>
         <h2 className="mb-2 text-lg font-semibold">Recent events</h2>
