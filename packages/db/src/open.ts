@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { SealKey } from "./seal.js";
 import { type Db, Store, type Tables } from "./store.js";
 
 const MIGRATIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "migrations");
@@ -15,6 +16,8 @@ export interface StoreOptions {
   /** The SQLite file when no databaseUrl is given. */
   sqliteFile?: string;
   migrationsDir?: string;
+  /** Seals agents' tokens at rest with this key (see seal.ts). */
+  sealKey?: SealKey;
 }
 
 export async function openStore(o: StoreOptions): Promise<Store> {
@@ -29,7 +32,7 @@ export async function openStore(o: StoreOptions): Promise<Store> {
     pool.on("error", () => {});
     const db = drizzle(pool, { schema });
     await migrate(db, { migrationsFolder: path.join(migrations, "pg") });
-    return new Store(db as unknown as Db, "postgresql", () => pool.end(), schema as unknown as Tables);
+    return new Store(db as unknown as Db, "postgresql", () => pool.end(), schema as unknown as Tables, o.sealKey ?? null);
   }
   if (o.databaseUrl) throw new Error("DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)");
   if (!o.sqliteFile) throw new Error("no store configured: give a SQLite file or a PostgreSQL URL");
@@ -45,7 +48,13 @@ export async function openStore(o: StoreOptions): Promise<Store> {
   fs.chmodSync(o.sqliteFile, 0o600);
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: path.join(migrations, "sqlite") });
-  return new Store(db, "sqlite", async () => {
-    sqlite.close();
-  });
+  return new Store(
+    db,
+    "sqlite",
+    async () => {
+      sqlite.close();
+    },
+    undefined,
+    o.sealKey ?? null,
+  );
 }

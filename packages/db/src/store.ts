@@ -11,6 +11,7 @@ import crypto from "node:crypto";
 import { and, asc, count, desc, eq, gte, isNull, lt, lte, type SQL } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import * as sqliteTables from "./schema/sqlite.js";
+import { type SealKey, seal, unseal } from "./seal.js";
 
 export type Tables = typeof sqliteTables;
 export type Db = BetterSQLite3Database<Tables>;
@@ -70,7 +71,20 @@ export class Store {
     private readonly closeFn: () => Promise<void>,
     /** The dialect's own table objects (their column types convert driver values, e.g. PostgreSQL int8). */
     private readonly t: Tables = sqliteTables,
+    /** Seals agents' tokens at rest (null: stored as given, for tools and tests that have no console secret). */
+    private readonly sealKey: SealKey | null = null,
   ) {}
+
+  private open(a: AgentRow): AgentRow {
+    if (!this.sealKey) return a;
+    try {
+      return { ...a, token: unseal(this.sealKey, a.token) };
+    } catch {
+      // Sealed under another key (the console's secret changed): the agent will refuse the empty token, and
+      // the console shows it unreachable until an admin adds it again.
+      return { ...a, token: "" };
+    }
+  }
 
   close(): Promise<void> {
     return this.closeFn();
@@ -157,16 +171,16 @@ export class Store {
   }
 
   // ---- agents
-  listAgents(): Promise<AgentRow[]> {
-    return this.db.select().from(this.t.agents).orderBy(asc(this.t.agents.name));
+  async listAgents(): Promise<AgentRow[]> {
+    return (await this.db.select().from(this.t.agents).orderBy(asc(this.t.agents.name))).map((a) => this.open(a));
   }
   async agent(id: string): Promise<AgentRow | undefined> {
     const [a] = await this.db.select().from(this.t.agents).where(eq(this.t.agents.id, id));
-    return a;
+    return a && this.open(a);
   }
   async createAgent(a: { name: string; url: string; token: string; caPem: string | null }, now = Date.now()): Promise<AgentRow> {
     const row = { id: crypto.randomUUID(), ...a, createdAt: now };
-    await this.db.insert(this.t.agents).values(row);
+    await this.db.insert(this.t.agents).values(this.sealKey ? { ...row, token: seal(this.sealKey, a.token) } : row);
     return row;
   }
   async deleteAgent(id: string): Promise<boolean> {

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { AgentHub, ensureFirstAdmin } from "@director/api";
-import { openStore, type Store } from "@director/db";
+import { openStore, type Store, sealKeyFrom } from "@director/db";
 import { env, stateDir } from "~/env";
 
 interface ConsoleServer {
@@ -19,7 +19,8 @@ const g = globalThis as unknown as { __directorConsole?: Promise<ConsoleServer> 
 export function server(): Promise<ConsoleServer> {
   g.__directorConsole ??= (async () => {
     const e = env();
-    const store = await openStore({ databaseUrl: e.DATABASE_URL, sqliteFile: path.join(stateDir(), "console.db") });
+    // Agents' tokens are sealed under a key derived from the console's secret (kept in the state dir, not the database).
+    const store = await openStore({ databaseUrl: e.DATABASE_URL, sqliteFile: path.join(stateDir(), "console.db"), ...(e.NEXTAUTH_SECRET ? { sealKey: sealKeyFrom(e.NEXTAUTH_SECRET) } : {}) });
     const hub = new AgentHub(store);
     await hub.sync();
     return { store, hub };

@@ -19,7 +19,7 @@ function HealthBar({ counts }: { counts: { healthy: number; draining: number; ma
     ["down", "bg-down"],
   ] as const;
   return (
-    <div className="w-48">
+    <div className="w-72">
       <div className="flex h-2.5 overflow-hidden rounded-full bg-slate-200" role="img" aria-label={parts.map(([k]) => `${counts[k]} ${k}`).join(", ")}>
         {parts.map(([k, c]) => (counts[k] ? <div key={k} className={c} style={{ width: `${(100 * counts[k]) / total}%` }} /> : null))}
       </div>
