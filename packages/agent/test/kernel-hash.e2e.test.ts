@@ -7,10 +7,9 @@
  */
 import { AgentConfig, type AgentConfigInput } from "@director/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { follow, newServiceState, planService } from "../src/engine/kernel/plan.js";
 import { destinationOf } from "../src/engine/kernel/simulate.js";
-import { VirtualService } from "../src/state/virtual-service.js";
-import { inNs, ip, Topology, waitFor } from "./helpers/netns.js";
+import type { VirtualService } from "../src/state/virtual-service.js";
+import { inNs, ip, planOf, Topology, waitFor } from "./helpers/netns.js";
 
 const t = new Topology(`kh${process.pid % 100000}`);
 const NS = t.ns;
@@ -53,15 +52,7 @@ const curl = (src: string, port: number) => inNs(NS.client, "curl", "-s", "--max
 /** Where the agent's plan sends each source address now (the simulator), given the same service state. */
 function predict(port: number, sources: string[], mutate?: (vs: VirtualService) => void): string[] {
   const spec = AgentConfig.parse(CONFIG).virtualServices.find((s) => s.address === `${VIP}:${port}`)!;
-  const vs = new VirtualService(spec, { now: Date.now, random: Math.random });
-  const st = newServiceState();
-  follow(vs, st);
-  if (mutate) {
-    mutate(vs);
-    vs.schedulerUpdate();
-    follow(vs, st);
-  }
-  const { dispatch } = planService(vs, st, false);
+  const dispatch = planOf(spec, mutate);
   return sources.map((clientHost) => {
     const to = destinationOf(dispatch, { clientHost, vHost: VIP });
     return to ? name(to.address) : "refused";

@@ -55,5 +55,10 @@ describe("configuration semantics", () => {
     ]);
     expect(issues({ virtualServices: [vs({ bogus: 1 })] })[0]).toMatch(/bogus/);
     expect(issues({ virtualServices: [vs({ realServers: [{ address: "[::1]:80" }] })] })[0]).toMatch(/same address family/);
+    expect(issues({ virtualServices: [vs({ interface: "eth0" })] })).toEqual(["virtualServices.0.interface: interface is for kernel-engine VS/DR services (engine: kernel)"]);
+    expect(issues({ virtualServices: [vs({ engine: "kernel", interface: "eth0 up" })] })[0]).toMatch(/interface: an interface name is 1-15/);
+    expect(issues({ virtualServices: [vs({ engine: "kernel", interface: "a-very-long-name0" })] })[0]).toMatch(/interface: an interface name is 1-15/);
+    expect(issues({ virtualServices: [vs({ engine: "kernel", interface: ".." })] })).toEqual(["virtualServices.0.interface: an interface name cannot be . or .."]);
+    expect(issues({ virtualServices: [vs({ engine: "kernel", interface: "br-lan.10" })] })).toEqual([]);
   });
 });

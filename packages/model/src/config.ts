@@ -55,6 +55,12 @@ export type ProxyProtocol = z.infer<typeof ProxyProtocol>;
 
 const Seconds = z.number().int().min(0).max(31 * 24 * 3600);
 
+/** A Linux network interface name (IFNAMSIZ: at most 15 bytes), restricted to the characters names use in practice. */
+export const InterfaceName = z
+  .string()
+  .regex(/^[\w.-]{1,15}$/, "an interface name is 1-15 letters, digits, _ . -")
+  .refine((s) => s !== "." && s !== "..", "an interface name cannot be . or ..");
+
 /** Drain options: "drain, wait until idle, then maintenance". */
 export const DrainPlan = z.strictObject({
   /** Move to maintenance by itself when no connection is left. */
@@ -173,9 +179,17 @@ export const VirtualServiceSpec = z
      * The kernel engine cannot count per connection; see packages/agent/src/engine/kernel/reweight.ts.
      */
     kernelReweightSeconds: z.number().min(0.5).max(3600).optional(),
+    /**
+     * Kernel engine, VS/DR: the director's network interface the VIP's packets arrive on (its netdev ingress hook).
+     * Absent = the interface holding the VIP's address, or else the one the real servers are reached on (the
+     * one-segment LVS-DR layout). See packages/agent/src/engine/kernel/dr.ts.
+     */
+    interface: InterfaceName.optional(),
     realServers: z.array(RealServerSpec).max(10000).default([]),
   })
   .superRefine((vs, ctx) => {
+    if (vs.interface !== undefined && vs.engine !== "kernel")
+      ctx.addIssue({ code: "custom", path: ["interface"], message: "interface is for kernel-engine VS/DR services (engine: kernel)" });
     if (vs.onePacket && vs.protocol !== "udp")
       ctx.addIssue({ code: "custom", path: ["onePacket"], message: "one-packet scheduling (-o) is for UDP services only" });
     const seen = new Set<string>();

@@ -3,7 +3,7 @@
  * become a list of these; a list applies atomically (all or nothing) and is validated whole first.
  */
 import { z } from "zod";
-import { AdminState, ForwardMethod, Persistence, ProxyProtocol, RealServerSpec, SchedulerFlag, SchedulerName, ServiceKey, Timeouts, VirtualServiceSpec } from "./config.js";
+import { AdminState, ForwardMethod, InterfaceName, Persistence, ProxyProtocol, RealServerSpec, SchedulerFlag, SchedulerName, ServiceKey, Timeouts, VirtualServiceSpec } from "./config.js";
 import { EndpointString } from "./endpoint.js";
 import { HealthCheck } from "./health.js";
 
@@ -24,6 +24,8 @@ export const ServicePatch = z.strictObject({
   slowStartSeconds: z.number().int().min(0).max(3600).optional(),
   /** null goes back to the default (2 s). */
   kernelReweightSeconds: z.number().min(0.5).max(3600).nullable().optional(),
+  /** Kernel engine, VS/DR: the interface the VIP's packets arrive on; null goes back to the derived one. */
+  interface: InterfaceName.nullable().optional(),
 });
 export type ServicePatch = z.infer<typeof ServicePatch>;
 

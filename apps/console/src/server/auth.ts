@@ -67,11 +67,13 @@ export function authOptions(): NextAuthOptions {
         if (account?.provider !== "oidc") return true;
         // OIDC: the identity must map to a console user (by name), or be created with OIDC_DEFAULT_ROLE.
         const { store } = await server();
-        const name = String(user.name ?? "");
+        const name = String(user.name ?? "").slice(0, 64);
+        if (!/^[\x21-\x7e]{1,64}$/.test(name)) return false;
         let u = await store.userByName(name);
         if (!u && e.OIDC_DEFAULT_ROLE) u = await store.createUser({ username: name, passwordHash: "!oidc", role: e.OIDC_DEFAULT_ROLE });
         const ok = Boolean(u && !u.disabled);
-        await store.appendAudit({ actor: name, actorRole: u?.role ?? null, ip: null, action: "auth.signIn", target: name, result: ok ? "ok" : "denied", detail: ok ? "signed in with OIDC" : "OIDC user not in the console" });
+        const detail = ok ? "signed in with OIDC" : u ? "user disabled (OIDC)" : "OIDC user not in the console";
+        await store.appendAudit({ actor: name, actorRole: u?.role ?? null, ip: null, action: "auth.signIn", target: name, result: ok ? "ok" : "denied", detail });
         if (!ok || !u) return false;
         const s = await store.createSession({ userId: u.id, epoch: u.sessionEpoch, ip: "oidc", userAgent: "" });
         (user as { sid?: string }).sid = s.id;

@@ -118,7 +118,11 @@ function answers(url: string): Promise<boolean> {
   });
 }
 
-export async function startCluster(o: { redirect?: boolean } = {}): Promise<Cluster> {
+/**
+ * `env`: extra environment for the console process only (OIDC_*, NODE_EXTRA_CA_CERTS…), set over everything
+ * above; a key set to undefined is removed.
+ */
+export async function startCluster(o: { redirect?: boolean; env?: Record<string, string | undefined> } = {}): Promise<Cluster> {
   for (const [file, how] of [
     [AGENT_BIN, "npx turbo run build --filter=@director/agent"],
     [REAL_SERVER_BIN, "npx turbo run build --filter=@director/agent"],
@@ -186,6 +190,10 @@ export async function startCluster(o: { redirect?: boolean } = {}): Promise<Clus
     };
     for (const k of ["CONSOLE_ADMIN_USER", "CONSOLE_REQUIRE_ADMIN_TOTP", "DATABASE_URL", "NEXTAUTH_SECRET", "OIDC_ISSUER", "CONSOLE_TLS_CERT", "CONSOLE_TLS_KEY"]) delete env[k];
     if (!redirectPort) delete env.CONSOLE_HTTP_REDIRECT_PORT;
+    for (const [k, v] of Object.entries(o.env ?? {})) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
     const consoleProc = start("console (server.mjs)", ["server.mjs"], { cwd: CONSOLE_DIR, env });
     procs.push(consoleProc);
     await until(() => answers(`${url}/signin`), "the console to answer /signin", [consoleProc], 60_000);

@@ -3,6 +3,10 @@
  * agent (from dist/) and nginx real servers, on veth links, all made and removed by the test. Needs root,
  * iproute2 and nginx. Commands are argument arrays, never shell strings.
  */
+import type { VirtualServiceSpec } from "@director/model";
+import { follow, newServiceState, planService } from "../../src/engine/kernel/plan.js";
+import type { Dispatch } from "../../src/engine/kernel/ruleset.js";
+import { VirtualService } from "../../src/state/virtual-service.js";
 import { type ChildProcess, execFileSync, type SpawnOptions, type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -183,4 +187,126 @@ export class Topology {
     for (const ns of [this.ns.client, this.ns.director, ...this.ns.rs]) spawnSync("ip", ["netns", "del", ns]);
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One Ethernet segment for the VS/DR tests: a bridge in a namespace of its own (TAG-sw, the "switch": nothing is
+ * bridged in the host's namespace) and hosts, namespace TAG-NAME each, with one interface eth0 on it (a veth
+ * pair made directly in the two namespaces; the switch side is TAGpK). Hosts run nginx real servers, agents (each
+ * with its own configuration and state directory) or clients. cleanup() removes everything, also what a failed
+ * earlier run left.
+ */
+export class Segment {
+  readonly switch: string;
+  /** The temporary directory: nginx files, the agents' configurations and state. */
+  dir = "";
+  /** Each agent's output (stdout and stderr), by host. */
+  readonly out = new Map<string, string>();
+  readonly agents = new Map<string, ChildProcess>();
+  private readonly hosts: string[] = [];
+  private readonly procs: ChildProcess[] = [];
+  private readonly nginxes: ChildProcess[] = [];
+
+  constructor(
+    private readonly tag: string,
+    private readonly names: readonly string[],
+  ) {
+    this.switch = `${tag}-sw`;
+  }
+
+  /** The namespace of host NAME. */
+  ns(name: string): string {
+    return `${this.tag}-${name}`;
+  }
+
+  /** Removes what an earlier run may have left, makes the temporary directory, the switch and its bridge. */
+  async create(dirPrefix: string) {
+    if (process.getuid?.() !== 0) throw new Error("the VS/DR test needs root (network namespaces, nftables)");
+    await this.cleanup();
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix));
+    fs.chmodSync(this.dir, 0o755);
+    ip("netns", "add", this.switch);
+    ip("-n", this.switch, "link", "add", "br0", "type", "bridge");
+    ip("-n", this.switch, "link", "set", "br0", "up");
+  }
+
+  /** Host NAME on the segment with these addresses (with prefix lengths) on its eth0; returns its namespace. */
+  addHost(name: string, addresses: string[]): string {
+    const ns = this.ns(name);
+    const port = `${this.tag}p${this.hosts.length}`;
+    ip("netns", "add", ns);
+    this.hosts.push(name);
+    ip("-n", ns, "link", "set", "lo", "up");
+    ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port, "netns", this.switch);
+    ip("-n", this.switch, "link", "set", port, "master", "br0");
+    ip("-n", this.switch, "link", "set", port, "up");
+    for (const a of addresses) ip("-n", ns, "addr", "add", a, "dev", "eth0");
+    ip("-n", ns, "link", "set", "eth0", "up");
+    return ns;
+  }
+
+  /** nginx on host NAME, listening on port 80 of every address (the VIPs on lo included), answering "NAME\n". */
+  startNginx(name: string) {
+    const conf = nginxConfig(this.dir, name, "80");
+    this.nginxes.push(spawnInNs(this.ns(name), "nginx", ["-c", conf], { stdio: "ignore" }));
+  }
+
+  /** Starts a command in host NAME's namespace; cleanup kills it if it still runs. */
+  spawn(name: string, cmd: string, args: string[], options: SpawnOptions): ChildProcess {
+    const p = spawnInNs(this.ns(name), cmd, args, options);
+    this.procs.push(p);
+    return p;
+  }
+
+  configFile(name: string) {
+    return path.join(this.dir, `${name}.yaml`);
+  }
+
+  /** Starts an agent on host NAME with `config`; returns once it says it started, throws if it exits. */
+  async startAgent(name: string, config: unknown): Promise<ChildProcess> {
+    fs.writeFileSync(this.configFile(name), stringify(config));
+    const from = (this.out.get(name) ?? "").length;
+    const agent = this.spawn(name, process.execPath, [AGENT, "--config", this.configFile(name), "--state-dir", path.join(this.dir, `${name}-state`)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.agents.set(name, agent);
+    const add = (d: Buffer) => this.out.set(name, (this.out.get(name) ?? "") + d);
+    agent.stdout!.on("data", add);
+    agent.stderr!.on("data", add);
+    const said = () => (this.out.get(name) ?? "").slice(from);
+    await waitFor(() => said().includes("director agent started") || agent.exitCode !== null, `the agent on ${name}`);
+    if (agent.exitCode !== null) throw new Error(`agent on ${name} exited: ${said()}`);
+    return agent;
+  }
+
+  /** vsadm on host NAME, on its agent's state directory. */
+  vsadm(name: string, ...args: string[]) {
+    return inNs(this.ns(name), "env", `DIRECTOR_STATE_DIR=${this.dir}/${name}-state`, process.execPath, VSADM, ...args);
+  }
+
+  /** Kills the processes, stops nginx, deletes the hosts' namespaces and the switch's (with its bridge), and the directory. */
+  async cleanup() {
+    for (const p of this.procs.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+    await stopNginx(this.nginxes.splice(0));
+    for (const name of new Set([...this.names, ...this.hosts])) spawnSync("ip", ["netns", "del", this.ns(name)]);
+    spawnSync("ip", ["netns", "del", this.switch]);
+    this.hosts.length = 0;
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The kernel engine's plan for one service of a config, as a fresh agent would build it (optionally after a
+ * change), for predicting where the kernel sends each flow.
+ */
+export function planOf(spec: VirtualServiceSpec, mutate?: (vs: VirtualService) => void): Dispatch {
+  const vs = new VirtualService(spec, { now: Date.now, random: Math.random });
+  const st = newServiceState();
+  follow(vs, st);
+  if (mutate) {
+    mutate(vs);
+    vs.schedulerUpdate();
+    follow(vs, st);
+  }
+  return planService(vs, st, false).dispatch;
 }

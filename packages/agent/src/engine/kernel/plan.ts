@@ -7,6 +7,7 @@ import { MaglevHashing } from "../../scheduler/mh.js";
 import { isEligible } from "../../scheduler/types.js";
 import type { RealServer } from "../../state/real-server.js";
 import type { VirtualService } from "../../state/virtual-service.js";
+import type { DrServiceState } from "./dr.js";
 import { fnv1a32 } from "./jhash.js";
 import { type ConnCounts, isReweighted, picksFor, type ReweightScheduler, simulatePicks } from "./reweight.js";
 import { type Dispatch, netmask, type ServicePlan, serviceId } from "./ruleset.js";
@@ -27,6 +28,8 @@ export interface ServiceState {
   countFailed?: boolean;
   /** Persistence: the real servers ("host . port") whose templates were honoured at the last batch. */
   honoured?: Set<string>;
+  /** VS/DR: the links and the transition state (dr.ts). */
+  dr?: DrServiceState;
 }
 
 export function newServiceState(): ServiceState {
@@ -44,6 +47,15 @@ export function follow(vs: VirtualService, st: ServiceState): void {
   if (!st.maglev || st.maglevFlags !== flags) {
     st.maglev = new MaglevHashing({ flags: schedulerFlags, now: () => 0, random: Math.random }, MH_KERNEL_CONFIG_INDEX);
     st.maglevFlags = flags;
+    // A new table starts as if its quiesced real servers (available, configured with a weight, at weight 0 now:
+    // draining, inhibited) had been seen with their configured weight first. Maglev remembers the last non-zero
+    // weight (IPVS's last_weight) and gives a server first seen at weight 0 no positions, so without this an agent
+    // started (or restarted) during a drain would build another table than one that was running when the drain
+    // began, and two directors with the same configuration would disagree — connections would move between
+    // them, and at the restart.
+    const quiesced = vs.realServers.filter((rs) => rs.available && rs.weight === 0 && rs.spec.weight > 0);
+    if (quiesced.length > 0)
+      st.maglev.update(vs.realServers.map((rs) => (quiesced.includes(rs) ? { address: rs.address, host: rs.host, port: rs.port, family: rs.family, index: rs.index, weight: rs.spec.weight, activeConns: 0, inactiveConns: 0, available: true, overloaded: false } : rs)));
   }
   st.maglev.update(vs.realServers);
 }
@@ -54,7 +66,11 @@ export function reweightPicks(vs: VirtualService, st: ServiceState): number[] {
   return simulatePicks(vs.spec.scheduler as ReweightScheduler, vs.spec.protocol, vs.realServers, st.counts, picksFor(st.observed, eligible));
 }
 
-export function planService(vs: VirtualService, st: ServiceState, expireQuiescentTemplate: boolean): ServicePlan {
+/**
+ * The plan of a service. `reachable` (VS/DR) says whether a real server can be forwarded to at all (its MAC address
+ * is known): where it is false the hash tables treat the server as unavailable (no destination, or the fallback).
+ */
+export function planService(vs: VirtualService, st: ServiceState, expireQuiescentTemplate: boolean, reachable?: (rs: RealServer) => boolean): ServicePlan {
   const { scheduler, schedulerFlags: flags, protocol } = vs.spec;
   const seed = fnv1a32(vs.key);
   const clientKey = (withPort: boolean) => (withPort ? `ip saddr . ${protocol} sport` : "ip saddr");
@@ -64,7 +80,7 @@ export function planService(vs: VirtualService, st: ServiceState, expireQuiescen
       kind: "jhash",
       key: scheduler === "dh" ? "ip daddr" : clientKey(flags.includes("sh-port")),
       seed,
-      table: hashBuckets(vs.realServers, scheduler, flags.includes("sh-fallback")),
+      table: hashBuckets(vs.realServers, scheduler, flags.includes("sh-fallback"), reachable),
     };
   } else if (scheduler === "mh") {
     if (!st.maglev) follow(vs, st);
@@ -72,7 +88,7 @@ export function planService(vs: VirtualService, st: ServiceState, expireQuiescen
       kind: "jhash",
       key: clientKey(flags.includes("mh-port")),
       seed,
-      table: maglevPositions<RealServer>(st.maglev!, flags.includes("mh-fallback")),
+      table: maglevPositions<RealServer>(st.maglev!, flags.includes("mh-fallback"), reachable),
       map: `h_${serviceId(vs)}`,
     };
   } else if (isReweighted(scheduler)) {

@@ -45,9 +45,10 @@ function resolve<D extends Dest>(
   dests: readonly D[],
   fallback: boolean,
   probe: (b: number, offset: number) => number,
+  reachable: (d: D) => boolean,
 ): (D | null)[] {
   const M = lookup.length;
-  const usable = dests.map((d) => isEligible(d));
+  const usable = dests.map((d) => isEligible(d) && reachable(d));
   const out = new Array<D | null>(M).fill(null);
   let anyUsable = false;
   for (let b = 0; b < M; b++) {
@@ -74,17 +75,20 @@ function resolve<D extends Dest>(
   return out;
 }
 
-/** The sh (weighted) or dh (one bucket each) table of 256 buckets. */
-export function hashBuckets<D extends Dest>(dests: readonly D[], scheduler: "sh" | "dh", fallback: boolean): (D | null)[] {
+/**
+ * The sh (weighted) or dh (one bucket each) table of 256 buckets. `reachable` (VS/DR: the MAC address is known)
+ * makes a destination count as unavailable where it is false, without changing the tiling.
+ */
+export function hashBuckets<D extends Dest>(dests: readonly D[], scheduler: "sh" | "dh", fallback: boolean, reachable: (d: D) => boolean = () => true): (D | null)[] {
   const table = new Int32Array(SH_TAB_SIZE);
   tile(table, dests, scheduler === "sh" ? (d) => d.weight : () => 1);
-  return resolve(table, dests, scheduler === "sh" && fallback, shFallbackProbe);
+  return resolve(table, dests, scheduler === "sh" && fallback, shFallbackProbe, reachable);
 }
 
-/** The mh table as `maglev` (built with MH_KERNEL_CONFIG_INDEX) last populated it. */
-export function maglevPositions<D extends Dest>(maglev: MaglevHashing, fallback: boolean): (D | null)[] {
+/** The mh table as `maglev` (built with MH_KERNEL_CONFIG_INDEX) last populated it (`reachable` as for hashBuckets). */
+export function maglevPositions<D extends Dest>(maglev: MaglevHashing, fallback: boolean, reachable: (d: D) => boolean = () => true): (D | null)[] {
   const { lookup, dests } = maglev.table();
-  return resolve(lookup, dests as readonly D[], fallback, (b, offset) => mhPositionProbe(b, offset, lookup.length));
+  return resolve(lookup, dests as readonly D[], fallback, (b, offset) => mhPositionProbe(b, offset, lookup.length), reachable);
 }
 
 /** Consecutive positions with the same value, as [from, to] ranges; null positions are left out. */
