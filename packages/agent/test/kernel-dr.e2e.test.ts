@@ -404,7 +404,8 @@ describe("kernel engine: VS/DR on one Ethernet segment with two directors", () =
     try {
       await swap(fresh, old);
       expect(curl(VIP_MH, src)).toBe(h);
-      expect(seg.out.get("da")).toContain("a VS/DR real server's MAC address changed");
+      // The log line is written beside the map update, not before it: wait for it rather than race the pipe.
+      await waitFor(() => (seg.out.get("da") ?? "").includes("a VS/DR real server's MAC address changed"), "the MAC change to be logged", 5000);
     } finally {
       await swap(old, fresh);
     }
