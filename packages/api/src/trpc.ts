@@ -71,8 +71,8 @@ function roleProcedure(min: Role) {
 }
 
 /** Signed in, any role, second factor not required (the user's own account pages). */
-export const authedProcedure = roleProcedure("viewer");
 export const viewerProcedure = roleProcedure("viewer");
+export const authedProcedure = viewerProcedure;
 export const operatorProcedure = roleProcedure("operator");
 export const adminProcedure = roleProcedure("admin");
 

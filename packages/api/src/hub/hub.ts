@@ -101,7 +101,8 @@ class AgentLink {
 
   private async poll(): Promise<void> {
     try {
-      const [services, info] = await Promise.all([this.client.service.list.query({}), this.client.info.query()]);
+      // Version and start time change only with a restart: ask for them when unknown or the last poll failed.
+      const [services, info] = await Promise.all([this.client.service.list.query({}), this.state.info && this.state.error === null ? this.state.info : this.client.info.query()]);
       if (this.stopped) return;
       this.state.services = services as VirtualServiceStatus[];
       this.state.info = info as AgentInfo;
@@ -145,6 +146,8 @@ class AgentLink {
       this.streams = this.streams.filter((s) => s !== h);
       if (procedure === "stream.samples") {
         this.samplesUp = false;
+        // The agent may have restarted: ask for its version and start time again.
+        this.state.info = null;
         void this.poll();
       }
       if (!this.stopped) this.timers.push(setTimeout(() => this.stream(procedure), 1000));
