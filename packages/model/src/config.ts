@@ -40,8 +40,12 @@ export type SchedulerFlag = z.infer<typeof SchedulerFlag>;
 export const Protocol = z.enum(["tcp", "udp"]);
 export type Protocol = z.infer<typeof Protocol>;
 
-/** ipvsadm -m (masquerading = NAT), -g (gatewaying = direct routing), -i (ipip = tunnel). */
-export const ForwardMethod = z.enum(["nat", "dr", "tun"]);
+/**
+ * ipvsadm -m (masquerading = NAT), -g (gatewaying = direct routing), -i (ipip = tunnel), and --fullnat (NAT of
+ * both addresses, as Alibaba's FULLNAT patch for IPVS: the real server sees the director as the client, so it needs
+ * no route back through the director). The userspace engine is a full proxy, so its NAT already is full NAT.
+ */
+export const ForwardMethod = z.enum(["nat", "dr", "tun", "fullnat"]);
 export type ForwardMethod = z.infer<typeof ForwardMethod>;
 
 export const AdminState = z.enum(["active", "draining", "maintenance"]);
@@ -175,8 +179,9 @@ export const VirtualServiceSpec = z
       })
       .optional(),
     /**
-     * Kernel engine, lc/wlc/sed/nq: seconds between re-weightings from conntrack's connection counts (absent = 2).
-     * The kernel engine cannot count per connection; see packages/agent/src/engine/kernel/reweight.ts.
+     * Kernel engine, VS/NAT: seconds between counts of the service's connections in conntrack (absent = 2): they
+     * are its ActiveConn/InActConn, and lc/wlc/sed/nq re-weight from them. The kernel engine cannot count per
+     * connection; see packages/agent/src/engine/kernel/reweight.ts.
      */
     kernelReweightSeconds: z.number().min(0.5).max(3600).optional(),
     /**

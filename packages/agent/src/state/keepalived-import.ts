@@ -589,10 +589,11 @@ function prefixLength(text: string): number | undefined {
 
 function forwardWord(st: Statement, problem: Report): ForwardMethod | undefined {
   const w = st.args[0]?.text;
-  const m: Record<string, ForwardMethod> = { NAT: "nat", DR: "dr", TUN: "tun" };
+  // FNAT: the lb_kind of Alibaba's keepalived for its FULLNAT IPVS patch.
+  const m: Record<string, ForwardMethod> = { NAT: "nat", DR: "dr", TUN: "tun", FNAT: "fullnat" };
   const f = w ? m[w.toUpperCase()] : undefined;
   if (!f) {
-    problem(st.line, `${st.keyword} ${w ?? ""}: expected NAT, DR or TUN: ignored`);
+    problem(st.line, `${st.keyword} ${w ?? ""}: expected NAT, DR, TUN or FNAT: ignored`);
     return undefined;
   }
   if (st.args.length > 1)

@@ -38,7 +38,7 @@ export async function waitFor(cond: () => boolean, what: string, ms = 15_000) {
 
 /**
  * Writes dir/NAME.conf, an nginx config (its own files under dir/NAME) for one real server listening on listen and
- * answering `GET /` with "NAME\n"; returns the config's path.
+ * answering `GET /` with "NAME\n" and `GET /addr` with the client's address as it sees it; returns the config's path.
  */
 export function nginxConfig(dir: string, name: string, listen: string): string {
   const own = path.join(dir, name);
@@ -50,7 +50,8 @@ export function nginxConfig(dir: string, name: string, listen: string): string {
 events { worker_connections 1024; }
 http { access_log off; client_body_temp_path ${own}/b; proxy_temp_path ${own}/p; fastcgi_temp_path ${own}/f; uwsgi_temp_path ${own}/u; scgi_temp_path ${own}/s;
   keepalive_timeout 65s;
-  server { listen ${listen}; location = / { default_type text/plain; return 200 "${name}\\n"; } } }
+  server { listen ${listen}; location = / { default_type text/plain; return 200 "${name}\\n"; }
+    location = /addr { default_type text/plain; return 200 "$remote_addr\\n"; } } }
 `,
   );
   return conf;
@@ -124,9 +125,10 @@ export class Topology {
 
   /**
    * Real server I on NET.I.0/24 (NET as "10.202"): the director is NET.I.1, the server NET.I.2 and routes back through
-   * the director (VS/NAT); nginx on NET.I.2:80 answers "rsI". Returns once every server answers the director.
+   * the director (VS/NAT; with routeBack false it has no route beyond its link, as for full NAT); nginx on
+   * NET.I.2:80 answers "rsI". Returns once every server answers the director.
    */
-  async startRealServers(net: string) {
+  async startRealServers(net: string, routeBack = true) {
     const { tag, ns } = this;
     ns.rs.forEach((rs, k) => {
       const i = k + 1;
@@ -137,7 +139,7 @@ export class Topology {
       ip("-n", rs, "addr", "add", `${net}.${i}.2/24`, "dev", `${tag}e${i}`);
       ip("-n", ns.director, "link", "set", `${tag}x${i}`, "up");
       ip("-n", rs, "link", "set", `${tag}e${i}`, "up");
-      ip("-n", rs, "route", "add", "default", "via", `${net}.${i}.1`);
+      if (routeBack) ip("-n", rs, "route", "add", "default", "via", `${net}.${i}.1`);
       const conf = nginxConfig(this.dir, `rs${i}`, `${net}.${i}.2:80`);
       this.nginxes.push(spawnInNs(rs, "nginx", ["-c", conf], { stdio: "ignore" }));
     });

@@ -5,6 +5,7 @@
  * the agent's refusal as it came. It never changes what the page shows: on success the caller marks the row
  * "applying…" until the agent's own frames report the new state.
  */
+import type { ForwardMethod } from "@director/model";
 import { useMutation } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState } from "react";
 import { useTRPC } from "~/lib/trpc";
@@ -72,7 +73,7 @@ export function ActionDialog({
   const [deadline, setDeadline] = useState("");
   const [weight, setWeight] = useState(String(row?.rs.weight ?? 1));
   const [address, setAddress] = useState("");
-  const [forward, setForward] = useState<"nat" | "dr" | "tun">("nat");
+  const [forward, setForward] = useState<ForwardMethod>("nat");
   const [error, setError] = useState<string | null>(null);
 
   const setAdmin = useMutation(trpc.realServer.setAdminState.mutationOptions());
@@ -235,9 +236,10 @@ export function ActionDialog({
             </label>
             <label className="block">
               <span className="mb-1 block text-slate-600">Forwarding</span>
-              <select className={input} value={forward} onChange={(e) => setForward(e.target.value as "nat" | "dr" | "tun")} data-testid="add-forward">
+              <select className={input} value={forward} onChange={(e) => setForward(e.target.value as ForwardMethod)} data-testid="add-forward">
                 <option value="nat">NAT</option>
                 <option value="dr">DR</option>
+                <option value="fullnat">Full NAT</option>
                 <option value="tun">TUN</option>
               </select>
             </label>

@@ -39,7 +39,8 @@ export interface ListFormat {
 
 export const DEFAULT_FORMAT: ListFormat = { layout: "default", exact: false, sort: true, admin: false, header: true };
 
-const FORWARD_NAME = { nat: "Masq", dr: "Route", tun: "Tunnel" } as const;
+/** ipvsadm's names; "FullNat" as Alibaba's FULLNAT ipvsadm prints it. */
+const FORWARD_NAME = { nat: "Masq", dr: "Route", tun: "Tunnel", fullnat: "FullNat" } as const;
 
 /** printf %-Ns */
 const left = (s: string | number, width: number) => String(s).padEnd(width);

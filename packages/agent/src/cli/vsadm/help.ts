@@ -56,7 +56,9 @@ Options:
                                       to the service's
   --masquerading -m                   masquerading (NAT) (the default, see below)
   --gatewaying   -g                   gatewaying (direct routing): kernel engine only
-  --ipip         -i                   ipip encapsulation (tunneling): kernel engine only
+  --ipip         -i                   ipip encapsulation (tunneling): not on this kernel
+  --fullnat                           NAT of both addresses: the real server answers the
+                                      director (kernel engine; userspace NAT already is)
   --weight       -w weight            capacity of real server, 0..65535 (default 1)
   --u-threshold  -x uthreshold        upper threshold of connections (0 = none)
   --l-threshold  -y lthreshold        lower threshold of connections (0 = 3/4 upper)

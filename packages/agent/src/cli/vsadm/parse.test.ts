@@ -90,6 +90,7 @@ describe("parseArgs: every option", () => {
     ["--gatewaying", `-a -t ${VIP} -r 10.0.0.2 --gatewaying`, apply({ op: "realServer.add", key: tcp, realServer: server({ address: "10.0.0.2:8080", forward: "dr" }) })],
     ["-i: tunnelling", `-a -t ${VIP} -r 10.0.0.2 -i`, apply({ op: "realServer.add", key: tcp, realServer: server({ address: "10.0.0.2:8080", forward: "tun" }) })],
     ["--ipip", `-a -t ${VIP} -r 10.0.0.2 --ipip`, apply({ op: "realServer.add", key: tcp, realServer: server({ address: "10.0.0.2:8080", forward: "tun" }) })],
+    ["--fullnat keeps the port given (a NAT)", `-a -t ${VIP} -r 10.0.0.2:9000 --fullnat`, apply({ op: "realServer.add", key: tcp, realServer: server({ address: "10.0.0.2:9000", forward: "fullnat" }) })],
     ["addresses are canonical", "-a -t [2001:db8:0::1]:80 -r [2001:DB8::0002]:81", apply({ op: "realServer.add", key: { protocol: "tcp", address: "[2001:db8::1]:80" }, realServer: server({ address: "[2001:db8::2]:81" }) })],
     [
       "-e sets every server option (ipvsadm)",
@@ -189,6 +190,7 @@ describe("parseArgs: bad input is one clear line, and no command", () => {
     ["two commands", `-A -t ${VIP} -L`, "multiple commands specified: -A/--add-service and -L/--list"],
     ["server option on a service command", `-A -t ${VIP} -w 3`, "option -w/--weight is not valid with -A/--add-service"],
     ["two forwarding methods", `-a -t ${VIP} -r ${RIP} -m -g`, "options -m/--masquerading and -g/--gatewaying exclude each other"],
+    ["fullnat and masquerading", `-a -t ${VIP} -r ${RIP} --fullnat -m`, "options --fullnat and -m/--masquerading exclude each other"],
     ["an option twice", `-a -t ${VIP} -r ${RIP} -w 1 -w 2`, "option -w/--weight given more than once"],
     ["-t and -u", `-A -t ${VIP} -u ${VIP}`, "exclude each other"],
     ["-M without -p", `-A -t ${VIP} -M 24`, "-M/--netmask needs -p/--persistent"],

@@ -139,6 +139,7 @@ const SPECS: Spec[] = [
   { long: "masquerading", short: "m", arg: "none", slot: "forward" },
   { long: "gatewaying", short: "g", arg: "none", slot: "forward" },
   { long: "ipip", short: "i", arg: "none", slot: "forward" },
+  { long: "fullnat", arg: "none", slot: "forward" },
   { long: "weight", short: "w", arg: "required", slot: "weight" },
   { long: "u-threshold", short: "x", arg: "required", slot: "u-threshold" },
   { long: "l-threshold", short: "y", arg: "required", slot: "l-threshold" },
@@ -226,7 +227,7 @@ const ALLOWED: Record<CommandName, { required: Slot[]; optional: Slot[] }> = {
 
 const SLOT_NAMES: Partial<Record<Slot, string>> = {
   service: "-t|-u (service address)",
-  forward: "-m|-g|-i (forwarding method)",
+  forward: "-m|-g|-i|--fullnat (forwarding method)",
   "admin-state": "--drain|--maintenance|--activate",
   "real-server": "-r (real server)",
 };
@@ -573,8 +574,8 @@ export function parseNetmask(text: string, family: 4 | 6): number {
 /** -a / -e fields, with ipvsadm's defaults for what is left out (weight 1, thresholds 0) and -m for the method. */
 function serverFields(key: ServiceKey, opts: Map<Slot, Given>) {
   const fwd = opts.get("forward")?.spec.long;
-  const forward = fwd === "gatewaying" ? "dr" : fwd === "ipip" ? "tun" : "nat";
-  const address = realServerArg(key, opts.get("real-server")!, forward === "nat" ? "as-given" : "service-port");
+  const forward = fwd === "gatewaying" ? "dr" : fwd === "ipip" ? "tun" : fwd === "fullnat" ? "fullnat" : "nat";
+  const address = realServerArg(key, opts.get("real-server")!, forward === "nat" || forward === "fullnat" ? "as-given" : "service-port");
   const w = opts.get("weight");
   const x = opts.get("u-threshold");
   const y = opts.get("l-threshold");

@@ -14,7 +14,7 @@ import type { Op, VirtualServiceStatus } from "@director/model";
 import { persistenceMask, schedFlagsText, sortRealServers, sortServices } from "./format.js";
 import { parseArgs } from "./parse.js";
 
-const FORWARD_SWITCH = { nat: "-m", dr: "-g", tun: "-i" } as const;
+const FORWARD_SWITCH = { nat: "-m", dr: "-g", tun: "-i", fullnat: "--fullnat" } as const;
 
 /** `-S`: one "-A" line per service followed by its "-a" lines. Weights are the configured ones. */
 export function formatSave(services: readonly VirtualServiceStatus[], sort = true): string {

@@ -16,8 +16,12 @@
  * servers (and to the VIP, or the service's `interface`), refuses real servers not on the director's segment, and
  * keeps their MAC addresses from the neighbour table current (links.ts; checked every 2 s, stale entries re-probed).
  *
+ * Full NAT (real servers with `forward: fullnat`): connections to them are also source-NATed to the director's
+ * address (ruleset.ts), so real servers need no route back through the director. ActiveConn/InActConn of VS/NAT
+ * services are conntrack's counts, taken every `kernelReweightSeconds` (the lc family re-weights from them).
+ *
  * Not here yet: lblc, lblcr, fo, ovf, twos, one-packet scheduling, -x/-y thresholds, sorry server and quorum,
- * full-NAT, IPv6, VS/DR for UDP and with persistence. VS/TUN cannot be built on this kernel (no IPIP tunnels).
+ * IPv6, VS/DR for UDP and with persistence. VS/TUN cannot be built on this kernel (no IPIP tunnels).
  * The tables are the agent's own (`ip director`, `netdev director`); nothing else is touched, and each is deleted
  * when the last kernel service using it goes. At its first change the engine reads what the tables already hold
  * (a previous agent's counters, maps, chains, VS/DR transitions) and adopts it, so a restart keeps counters,
@@ -210,12 +214,16 @@ export class KernelEngine implements Engine {
     return planService(vs, st, this.ctx.templates.expireQuiescentTemplate());
   }
 
-  /** Keeps the per-service state in step with a change of the service; starts or stops re-weighting. */
+  /**
+   * Keeps the per-service state in step with a change of the service; starts or stops the periodic count. A VS/NAT
+   * service's ActiveConn/InActConn are conntrack's counts, taken every period (every scheduler; the lc family also
+   * re-weights from them). A VS/DR service has no counts: the director sees only the client's half of a connection.
+   */
   private follow(vs: VirtualService): void {
     const st = this.services.get(vs)!;
     follow(vs, st);
-    if (!isDirectRouting(vs)) st.dr = undefined;
-    if (isReweighted(vs.spec.scheduler)) {
+    if (!isDirectRouting(vs)) {
+      st.dr = undefined;
       if (!st.timer) this.schedule(vs, st);
     } else if (st.timer) {
       this.stop(vs);
@@ -239,29 +247,31 @@ export class KernelEngine implements Engine {
     st.timer = timer;
   }
 
-  /** One re-weighting period of an lc/wlc/sed/nq service: count, simulate, apply when the slots changed. */
+  /** One period of a VS/NAT service: count connections; for lc/wlc/sed/nq also simulate and apply when the slots changed. */
   private async reweight(vs: VirtualService, st: ServiceState, timer: NodeJS.Timeout): Promise<void> {
     try {
       try {
         st.counts = await listConnections(vs.spec.protocol, vs.host, vs.port);
         st.countFailed = false;
       } catch (e) {
-        if (!st.countFailed) this.ctx.log.warn({ err: e, service: vs.key }, "kernel engine: cannot count connections; weights stay as they were");
+        if (!st.countFailed)
+          this.ctx.log.warn({ err: e, service: vs.key }, "kernel engine: cannot count connections; ActiveConn/InActConn (and lc/wlc/sed/nq weights) stay as they were");
         st.countFailed = true;
       }
       if (this.services.get(vs) !== st) return;
-      // New connections expected in a period: the service's connection rate (the estimator's, from the nft
-      // counters poll() reads every 2 s) or, when it lags a burst, what the counters grew by since the last period.
-      const conns = vs.realServers.reduce((n, rs) => n + rs.counters.stats.conns, 0);
-      const grew = st.connsSeen === undefined ? 0 : Math.max(0, conns - st.connsSeen);
-      st.connsSeen = conns;
-      st.observed = Math.max(grew, vs.counters.rates().cps * (vs.spec.kernelReweightSeconds ?? DEFAULT_REWEIGHT_SECONDS));
       // The counts are what `vsadm -L` shows as ActiveConn/InActConn for a kernel service.
       for (const rs of vs.realServers) {
         const c = st.counts.get(rs.address);
         rs.activeConns = c?.active ?? 0;
         rs.inactiveConns = c?.inactive ?? 0;
       }
+      if (!isReweighted(vs.spec.scheduler)) return;
+      // New connections expected in a period: the service's connection rate (the estimator's, from the nft
+      // counters poll() reads every 2 s) or, when it lags a burst, what the counters grew by since the last period.
+      const conns = vs.realServers.reduce((n, rs) => n + rs.counters.stats.conns, 0);
+      const grew = st.connsSeen === undefined ? 0 : Math.max(0, conns - st.connsSeen);
+      st.connsSeen = conns;
+      st.observed = Math.max(grew, vs.counters.rates().cps * (vs.spec.kernelReweightSeconds ?? DEFAULT_REWEIGHT_SECONDS));
       const picks = reweightPicks(vs, st).join();
       if (picks !== st.picks) await this.apply();
     } catch (e) {

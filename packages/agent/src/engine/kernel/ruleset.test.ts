@@ -128,6 +128,28 @@ describe("kernel ruleset: one rule per service in services, a refusal in input",
   });
 });
 
+describe("kernel ruleset: full NAT", () => {
+  it("source-NATs connections to fullnat real servers only, in nat postrouting; none without them", () => {
+    const mixed = new VirtualService(
+      VirtualServiceSpec.parse({
+        address: "10.0.0.1:80",
+        engine: "kernel",
+        realServers: [{ address: RS[0]! }, { address: RS[1]!, forward: "fullnat" }, { address: RS[2]!, forward: "fullnat" }],
+      }),
+      { now: () => 0, random: Math.random },
+    );
+    const { lines, next } = render([mixed]);
+    expect(lines).toContain("add chain ip director postrouting { type nat hook postrouting priority srcnat; policy accept; }");
+    expect(rulesIn(lines, "postrouting")).toEqual([`${M} ct original ip daddr 10.0.0.1 ct original proto-dst 80 ct status dnat ip daddr . tcp dport { ${B}, ${C} } masquerade`]);
+    // Back to plain NAT for all: the postrouting chain is emptied.
+    const plain = svc({}, [1, 1, 1]);
+    const after = render([plain], next);
+    expect(after.lines).toContain("flush chain ip director postrouting");
+    expect(rulesIn(after.lines, "postrouting")).toEqual([]);
+    expect(rulesIn(render([svc({}, [1, 1, 1])]).lines, "postrouting")).toEqual([]);
+  });
+});
+
 describe("kernel ruleset: mh's named map gets only the positions that moved", () => {
   it("loads all positions once, then deletes and adds only the moved ones", () => {
     const vs = svc({ scheduler: "mh", schedulerFlags: ["mh-fallback"] }, [1, 1, 1]);

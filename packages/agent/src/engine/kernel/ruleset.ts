@@ -12,6 +12,9 @@
  *   filter prerouting and output at priority -90 → persist (persistence only): right after DNAT, before routing,
  *                      templates are checked, recorded and refreshed (see below)
  *   filter forward:    named counters per real server (new connections, packets and bytes each way)
+ *   nat postrouting:   full NAT (real servers with forward: fullnat): connections DNATed to them leave with the
+ *                      director's address as source (masquerade: the address of the interface toward the real
+ *                      server), so replies come back to the director without a route on the real server
  *
  * Dispatch, by scheduler:
  *   rr, wrr          numgen inc mod W map { slot ranges : RS . port }        rr: one slot each; wrr: weight / gcd
@@ -28,6 +31,12 @@
  * restarts at its first slot whenever the service's rules are rewritten (a change to that service, not to others).
  * A server that leaves the maps (weight 0, draining, maintenance, failed check) keeps its established connections:
  * conntrack already holds their mapping, exactly the quiesced semantics of IPVS weight 0.
+ *
+ * Full NAT (FULLNAT, Alibaba's IPVS patch; `--fullnat` in vsadm): conntrack keeps both translations, so each reply is
+ * un-SNATed and un-DNATed on its way back. The real server sees the director's address instead of the client's
+ * (no TOA option here; the userspace engine's PROXY protocol is the way to pass it). masquerade keeps the client's
+ * source port unless it collides, so one director address carries about 64,000 concurrent connections per real
+ * server address and port.
  *
  * Persistence (IPVS templates, ip_vs_sched_persist): a dynamic map per service, client prefix → real server,
  * with the persistence timeout, type ipv4_addr : ipv4_addr . inet_service, at most 1,048,576 templates.
@@ -123,6 +132,7 @@ const BASE: Record<string, string> = {
   output: "type nat hook output priority -100; policy accept;",
   input: "type filter hook input priority 0; policy accept;",
   forward: "type filter hook forward priority 0; policy accept;",
+  postrouting: "type nat hook postrouting priority srcnat; policy accept;",
 };
 /** Right after the NAT hooks (-100), before routing: persistence templates. Only while some service has them. */
 const PERSIST: Record<string, string> = {
@@ -221,10 +231,13 @@ function renderService(plan: ServicePlan, prev: TableState, out: Rendered): void
   const rules: string[] = [];
   const post = out.chains.get("persist")!;
   const forward = out.chains.get("forward")!;
+  const postrouting = out.chains.get("postrouting")!;
   const orig = `meta l4proto ${proto} ct original ip daddr ${vs.host} ct original proto-dst ${vs.port}`;
   const counting = countingRules(vs);
   out.counters.push(...counting.counters);
   forward.push(...counting.rules);
+  const fullnat = vs.realServers.filter((r) => r.spec.forward === "fullnat");
+  if (fullnat.length > 0) postrouting.push(`${orig} ct status dnat ip daddr . ${proto} dport { ${fullnat.map(target).join(", ")} } masquerade`);
   if (templates) {
     if (!prev.templates.has(templates.map))
       out.defs.push(
@@ -266,6 +279,7 @@ export function renderBatch(plans: Iterable<ServicePlan>, prev: TableState, keep
     ["output", ["jump services"]],
     ["persist", []],
     ["forward", []],
+    ["postrouting", []],
   ]);
   const r: Rendered = { chains, defs: [], elems: [], jumps: [], keys: [], counters: [], next };
   for (const p of plans) renderService(p, prev, r);
@@ -283,7 +297,7 @@ export function renderBatch(plans: Iterable<ServicePlan>, prev: TableState, keep
   if (persist) for (const [c, def] of Object.entries(PERSIST)) if (!prev.chains.has(c)) body.push(`add chain ${t} ${c} { ${def} }`);
   body.push(...r.defs, ...r.elems);
   // Services' chains first, then the verdict map that jumps to them, then the hooks.
-  const order = [...[...chains.keys()].filter((c) => c.startsWith("s_")), "services", "prerouting", "output", "input", "persist", ...(persist ? Object.keys(PERSIST) : []), "forward"];
+  const order = [...[...chains.keys()].filter((c) => c.startsWith("s_")), "services", "prerouting", "output", "input", "persist", ...(persist ? Object.keys(PERSIST) : []), "forward", "postrouting"];
   for (const c of order) {
     const rules = chains.get(c)!;
     const text = rules.join("\n");

@@ -1,7 +1,8 @@
 /**
  * The userspace engine: VS/NAT as a full proxy, TCP and UDP, in this process. It refuses direct routing and
  * tunnelling, which need to forward packets without terminating them: the kernel engine (`engine: kernel`,
- * nftables) does VS/DR; VS/TUN needs IPIP tunnels, which this kernel does not have.
+ * nftables) does VS/DR; VS/TUN needs IPIP tunnels, which this kernel does not have. `forward: fullnat` is accepted
+ * and is the same as nat here: a full proxy always connects to the real server from the director's own address.
  */
 import type { VirtualServiceSpec } from "@director/model";
 import type { VirtualService } from "../../state/virtual-service.js";
