@@ -198,6 +198,22 @@ describe("deadlines and sysctls", () => {
     for (let i = 0; i < 3; i++) expect((await httpGet(vip)).trim()).toBe("B");
   });
 
+  it("a real server removed and added again while its connection lives comes back from the trash: counters and ActiveConn go on (IPVS dest trash)", async () => {
+    await agentWith("rr", [1, 1]);
+    await holdN(2);
+    expect((await httpGet(vip)).trim()).toBe("A");
+    await t!.client.config.change.mutate({ ops: [{ op: "realServer.delete", key: key(), address: rsAddr[0]! }] });
+    await t!.client.config.change.mutate({ ops: [{ op: "realServer.add", key: key(), realServer: { address: rsAddr[0]!, weight: 3 } }] });
+    const a = async () => (await t!.client.service.list.query({}))[0]!.realServers.find((r) => r.address === rsAddr[0])!;
+    const back = await a();
+    expect(back.weight).toBe(3);
+    expect(back.activeConns).toBe(1); // the held connection, still counted for it
+    expect(back.stats.conns).toBe(2); // the held one and the GET: its totals went on
+    expect(await held[0]!.again()).toBe("A");
+    held.shift()!.close();
+    await until(async () => (await a()).activeConns === 0, "the held connection's end counted for the revived server");
+  });
+
   it("expireQuiescentTemplate: a drained server's persistent clients are rescheduled", async () => {
     vip = await freePort();
     t = await startTestAgent({

@@ -106,4 +106,27 @@ describe("kernel engine full NAT (real servers without a route back)", () => {
     await waitFor(() => chainHas("10.232.1.2 . 80"), "rs1 in the source NAT rule again");
     expect(curl()).toEqual({ body: "rs1", code: 0 });
   });
+
+  it("removing a real server leaves the service's totals; added again (from the trash) its own totals go on", async () => {
+    type Stats = { stats: { conns: number }; realServers: { address: string; stats: { conns: number } }[] };
+    const stats = (): Stats => JSON.parse(t.vsadm("-L", "-n", "--stats", "--json").stdout)[0];
+    const before = stats();
+    const rs3Before = before.realServers.find((r) => r.address === RS[2])!.stats.conns;
+    expect(rs3Before).toBeGreaterThan(0);
+    expect(t.vsadm("-d", "-t", SERVICE, "-r", RS[2]!).status).toBe(0);
+    for (let i = 0; i < 2; i++) expect(curl().body).toBe("rs1");
+    // Once the two new connections are counted, the service's totals are its listed servers' plus what the removed
+    // one had counted (rs3 took nothing new since: weight 0).
+    const sum = (x: Stats) => x.realServers.reduce((n, r) => n + r.stats.conns, 0);
+    await waitFor(() => sum(stats()) >= sum(before) - rs3Before + 2, "the two new connections counted");
+    const after = stats();
+    expect(after.stats.conns).toBe(sum(after) + rs3Before);
+    expect(t.vsadm("-a", "-t", SERVICE, "-r", RS[2]!, "--fullnat", "-w", "1").status).toBe(0);
+    const bodies: string[] = [];
+    for (let i = 0; i < 4; i++) bodies.push(curl().body);
+    expect(bodies.filter((b) => b === "rs3")).toHaveLength(2);
+    await waitFor(() => stats().realServers.find((r) => r.address === RS[2])?.stats.conns === rs3Before + 2, "rs3's totals to go on from where they were");
+    const last = stats();
+    expect(last.stats.conns).toBe(sum(last));
+  });
 });

@@ -202,6 +202,7 @@ export class ConnectionTable {
     const rs = conn.realServer;
     if (conn.inactive) rs.inactiveConns--;
     else rs.activeConns--;
+    if (rs.activeConns + rs.inactiveConns === 0) rs.idleSince = this.opts.now();
     rs.checkOverloadOnUnbind();
     if (conn.template) conn.template.nControl--;
     if (rs.index >= 0) conn.service.scheduler.changed(rs);

@@ -55,6 +55,8 @@ export class RealServer implements Dest {
   ramp: number | undefined;
   slowStartUntil = 0;
   removed = false;
+  /** When its last connection was unbound (ms; 0 = never had one): how long it has been unreferenced in the trash. */
+  idleSince = 0;
 
   readonly counters = new Counters();
   /** Connections with open sockets (not the TIME_WAIT entries that only count as inactive). */
@@ -72,6 +74,33 @@ export class RealServer implements Dest {
     this.index = index;
     this.spec = spec;
     this.adminSince = now;
+    this.refresh();
+  }
+
+  /**
+   * Back from the trash (virtual-service.ts) with a new spec: statistics, estimator and connections go on
+   * (__ip_vs_update_dest). Health starts over as for a new real server; the overload flag is recomputed.
+   */
+  revive(spec: RealServerSpec, index: number, now: number): void {
+    this.spec = spec;
+    this.index = index;
+    this.removed = false;
+    this.adminSince = now;
+    this.healthy = true;
+    this.inhibited = false;
+    this.health = undefined;
+    this.healthWeight = undefined;
+    this.agentRequest = undefined;
+    this.feedbackWeight = undefined;
+    this.feedback = undefined;
+    this.failStreak = 0;
+    this.ejections = 0;
+    this.ejected = false;
+    this.ejectedUntil = 0;
+    this.ramp = undefined;
+    this.slowStartUntil = 0;
+    this.overloaded = false;
+    this.checkOverloadOnBind();
     this.refresh();
   }
 

@@ -1,6 +1,12 @@
 /**
  * A virtual service at run time: its spec, its real servers in configuration order, its scheduler instance
  * (per-service private state, as the kernel's svc->sched_data) and its counters.
+ *
+ * Removed real servers go to a trash, as IPVS's dests do (ip_vs_ctl.c: __ip_vs_del_dest puts the dest on
+ * ipvs->dest_trash; ip_vs_dest_trash_expire frees it once nothing has referenced it for IP_VS_DEST_TRASH_PERIOD,
+ * 120 s). Adding the same address again while it is there revives it (ip_vs_add_dest → ip_vs_trash_get_dest →
+ * __ip_vs_update_dest): its statistics go on, and the connections it still carries count for it again, instead of
+ * a new real server starting from 0 beside connections nobody counts.
  */
 import type { RealServerSpec, VirtualServiceSpec, VirtualServiceStatus } from "@director/model";
 import { parseEndpoint, serviceKey } from "@director/model";
@@ -8,6 +14,9 @@ import { createScheduler } from "../scheduler/registry.js";
 import type { Scheduler } from "../scheduler/types.js";
 import { Counters } from "../telemetry/estimator.js";
 import { RealServer } from "./real-server.js";
+
+/** IP_VS_DEST_TRASH_PERIOD (include/net/ip_vs.h): 120 s. */
+export const DEST_TRASH_PERIOD_MS = 120_000;
 
 export interface SchedulerEnv {
   now: () => number;
@@ -34,6 +43,8 @@ export class VirtualService {
   availableWeight = 0;
   /** Takes new connections while below quorum or with no available real server. */
   sorry: RealServer | undefined;
+  /** Removed real servers by address, and when they were removed (ms). */
+  private readonly trash = new Map<string, { rs: RealServer; removedAt: number }>();
 
   constructor(
     spec: VirtualServiceSpec,
@@ -85,7 +96,15 @@ export class VirtualService {
   }
 
   addRealServer(spec: RealServerSpec, notify = true): RealServer {
-    const rs = new RealServer(spec, this.realServers.length, this.env.now());
+    const now = this.env.now();
+    this.emptyTrash(now);
+    const old = this.trash.get(spec.address);
+    let rs: RealServer;
+    if (old) {
+      this.trash.delete(spec.address);
+      rs = old.rs;
+      rs.revive(spec, this.realServers.length, now);
+    } else rs = new RealServer(spec, this.realServers.length, now);
     this.realServers.push(rs);
     this.byAddress.set(rs.address, rs);
     if (notify) this.schedulerUpdate();
@@ -100,7 +119,22 @@ export class VirtualService {
     this.byAddress.delete(rs.address);
     rs.removed = true;
     rs.refresh();
+    const now = this.env.now();
+    this.emptyTrash(now);
+    this.trash.set(rs.address, { rs, removedAt: now });
     this.schedulerUpdate();
+  }
+
+  /** ip_vs_dest_trash_expire: frees the removed real servers nothing referenced for DEST_TRASH_PERIOD_MS. */
+  private emptyTrash(now: number): void {
+    for (const [address, { rs, removedAt }] of this.trash)
+      if (rs.activeConns + rs.inactiveConns === 0 && now - Math.max(removedAt, rs.idleSince) >= DEST_TRASH_PERIOD_MS) this.trash.delete(address);
+  }
+
+  /** A removed real server still in the trash (tests). */
+  inTrash(address: string): boolean {
+    this.emptyTrash(this.env.now());
+    return this.trash.has(address);
   }
 
   /** The spec as it would be saved: service fields plus each real server's current spec. */

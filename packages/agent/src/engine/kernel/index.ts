@@ -79,6 +79,8 @@ export class KernelEngine implements Engine {
   private readonly reported = new Set<string>();
   private linkTimer: NodeJS.Timeout | undefined;
   private settleTimer: { at: number; timer: NodeJS.Timeout } | undefined;
+  /** Each counter's value at the last poll ("family name packets|bytes"). */
+  private lastRead = new Map<string, number>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -170,7 +172,11 @@ export class KernelEngine implements Engine {
 
   /**
    * Reads the table's named counters into the real servers' and services' statistics (called before each
-   * estimator tick). nft counters only grow while the table lives, as ours must.
+   * estimator tick). What a counter grew by since the last read is added, to the real server and to its service:
+   * a service's totals do not drop when a real server is removed (IPVS counts the service apart from its dests),
+   * and a real server removed and added again (revived from the trash, virtual-service.ts) goes on from its totals
+   * although its nft counter was deleted and made anew. A counter read for the first time adds its whole value: a
+   * new one is 0, a previous agent's (adopted at a restart) holds what it counted, which carries on.
    */
   async poll(): Promise<void> {
     if (this.services.size === 0) return;
@@ -184,22 +190,41 @@ export class KernelEngine implements Engine {
       this.ctx.log.warn({ err: e }, "kernel engine: cannot read counters");
       return;
     }
+    const seen = new Map<string, number>();
+    const grew = (family: string, name: string, field: "packets" | "bytes", from: Map<string, { packets: number; bytes: number }>) => {
+      const c = from.get(name);
+      if (!c) return 0;
+      const key = `${family} ${name} ${field}`;
+      const last = this.lastRead.get(key);
+      const value = c[field];
+      seen.set(key, value);
+      // Smaller than last time: the counter was deleted and made again in between.
+      return last === undefined || value < last ? value : value - last;
+    };
     for (const vs of this.services.keys()) {
       // VS/DR counts new connections (SYNs) and inbound packets; the outbound half never passes the director.
-      const byName = isDirectRouting(vs) ? drCounters : natCounters;
-      const total = { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 };
+      const dr = isDirectRouting(vs);
+      const family = dr ? "netdev" : "ip";
+      const byName = dr ? drCounters : natCounters;
+      const total = vs.counters.stats;
       for (const rs of vs.realServers) {
         const n = counterNames(vs, rs.host, rs.port);
         const s = rs.counters.stats;
-        s.conns = Math.max(s.conns, byName.get(n.conns)?.packets ?? 0);
-        s.inPkts = Math.max(s.inPkts, byName.get(n.in)?.packets ?? 0);
-        s.inBytes = Math.max(s.inBytes, byName.get(n.in)?.bytes ?? 0);
-        s.outPkts = Math.max(s.outPkts, byName.get(n.out)?.packets ?? 0);
-        s.outBytes = Math.max(s.outBytes, byName.get(n.out)?.bytes ?? 0);
-        for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += s[k];
+        const d = {
+          conns: grew(family, n.conns, "packets", byName),
+          inPkts: grew(family, n.in, "packets", byName),
+          inBytes: grew(family, n.in, "bytes", byName),
+          outPkts: grew(family, n.out, "packets", byName),
+          outBytes: grew(family, n.out, "bytes", byName),
+        };
+        for (const k of Object.keys(d) as (keyof typeof d)[]) {
+          s[k] += d[k];
+          total[k] += d[k];
+        }
       }
-      Object.assign(vs.counters.stats, total);
     }
+    // Counters no longer read (deleted with their real server) are forgotten: made again, they start from 0.
+    this.lastRead = seen;
   }
 
   /** Removes the agent's tables (used when the last kernel service is deleted, and by tests). */
@@ -335,6 +360,9 @@ export class KernelEngine implements Engine {
           throw e;
         }
       }
+      // A counter deleted now and made again before the next poll must count from 0 there.
+      for (const [family, before, after] of [["ip", this.state.counters, next.counters], ["netdev", this.drTable.counters, drNext.counters]] as const)
+        for (const name of before) if (!after.has(name)) for (const f of ["packets", "bytes"]) this.lastRead.delete(`${family} ${name} ${f}`);
       this.state = next;
       this.drTable = drNext;
       await this.purgeTemplates(plans);
