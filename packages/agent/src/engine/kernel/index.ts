@@ -33,7 +33,7 @@ import type { VirtualService } from "../../state/virtual-service.js";
 import type { Engine, EngineContext } from "../types.js";
 import { DR_TABLE, type DrLink, type DrPlan, type DrServiceState, type DrTableState, drNames, emptyDrState, newDrState, planDr, renderDrBatch } from "./dr.js";
 import { ipLinks, type LinkLayer, type Neighbour, type Route, USABLE_STATES } from "./links.js";
-import { nft, nftOutput } from "./nft.js";
+import { NftSession, nft, nftOutput } from "./nft.js";
 import { follow, newServiceState, planService, reweightPicks, type ServiceState } from "./plan.js";
 import { DEFAULT_REWEIGHT_SECONDS, isReweighted, listConnections } from "./reweight.js";
 import { counterNames, emptyState, renderBatch, type ServicePlan, TABLE, type TableState, target } from "./ruleset.js";
@@ -79,6 +79,8 @@ export class KernelEngine implements Engine {
   private readonly reported = new Set<string>();
   private linkTimer: NodeJS.Timeout | undefined;
   private settleTimer: { at: number; timer: NodeJS.Timeout } | undefined;
+  /** The long-lived nft that takes the everyday (small) batches (nft.ts). */
+  private readonly session = new NftSession();
   /** Each counter's value at the last poll ("family name packets|bytes"). */
   private lastRead = new Map<string, number>();
 
@@ -168,6 +170,7 @@ export class KernelEngine implements Engine {
     this.linkTimer = undefined;
     if (this.settleTimer) clearTimeout(this.settleTimer.timer);
     this.settleTimer = undefined;
+    this.session.close();
   }
 
   /**
@@ -353,7 +356,7 @@ export class KernelEngine implements Engine {
       }
       if (script !== "") {
         try {
-          await nft(script);
+          await this.session.run(script);
         } catch (e) {
           // The batch is all or nothing; read the tables again next time in case they were changed under us.
           this.known = false;
