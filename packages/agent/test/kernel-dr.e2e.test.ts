@@ -38,7 +38,14 @@ const CONFIG: AgentConfigInput = {
   shutdownGraceSeconds: 1,
   virtualServices: [
     { address: `${VIP_MH}:80`, engine: "kernel", scheduler: "mh", schedulerFlags: ["mh-fallback"], realServers: RS.map(dr) },
-    { address: `${VIP_SH}:80`, engine: "kernel", scheduler: "sh", schedulerFlags: ["sh-port"], realServers: RS.map(dr) },
+    {
+      address: `${VIP_SH}:80`,
+      engine: "kernel",
+      scheduler: "sh",
+      schedulerFlags: ["sh-port"],
+      healthCheck: { type: "tcp", interval: 0.5, timeout: 0.5, rise: 1, fall: 2 },
+      realServers: RS.map(dr),
+    },
   ],
 };
 const SVC = { mh: "tcp_10_232_0_1_80", sh: "tcp_10_232_0_2_80" };
@@ -388,6 +395,34 @@ describe("kernel engine: VS/DR on one Ethernet segment with two directors", () =
       vsadm("da", "-e", "-t", `${VIP_SH}:80`, "-r", `${host}:80`, "--activate");
     }
     await waitFor(() => drc("da", SVC.sh).includes(macOf(seg.ns(victim))), "the buckets back");
+  });
+
+  it("health: a real server that stops answering leaves both directors' tables, its clients go where the simulator sends them, and it comes back", async () => {
+    const flows = Array.from({ length: 24 }, (_, i) => ({ src: CLIENT, port: 43000 + i }));
+    const victim = "rs2";
+    const host = RS[1]!;
+    const mac = macOf(seg.ns(victim));
+    expect(predict(VIP_SH, flows)).toContain(victim);
+    ip("-n", seg.ns(victim), "link", "set", "eth0", "down");
+    try {
+      for (const d of ["da", "db"]) await waitFor(() => !drc(d, SVC.sh).includes(mac), `${d}: the failed server out of the table`);
+      const want = predict(VIP_SH, flows, (vs) => {
+        const rs = vs.byAddress.get(`${host}:80`)!;
+        rs.healthy = false;
+        rs.refresh();
+      });
+      expect(want).not.toContain(victim);
+      expect(want).not.toContain("refused");
+      expect(flows.map((f) => curl(VIP_SH, f.src, f.port))).toEqual(want);
+    } finally {
+      ip("-n", seg.ns(victim), "link", "set", "eth0", "up");
+    }
+    for (const d of ["da", "db"]) await waitFor(() => drc(d, SVC.sh).includes(mac), `${d}: the recovered server back in the table`);
+    // Other source ports: the client still holds the ones above in TIME_WAIT.
+    const later = flows.map((f) => ({ ...f, port: f.port + 1000 }));
+    const back = predict(VIP_SH, later);
+    expect(back).toContain(victim);
+    expect(later.map((f) => curl(VIP_SH, f.src, f.port))).toEqual(back);
   });
 
   it("a real server's new MAC address is found in the neighbour table and the maps follow it", async () => {

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inNs, Topology, waitFor } from "./helpers/netns.js";
 
 const HOLD = fileURLToPath(new URL("./fixtures/hold-client.mjs", import.meta.url));
-const t = new Topology(`dk${process.pid % 100000}`);
+const TAG = `dk${process.pid % 100000}`;
+const t = new Topology(TAG);
 const NS = t.ns;
 const VIP = "10.201.0.1";
 
@@ -29,6 +30,7 @@ beforeAll(async () => {
         address: `${VIP}:80`,
         engine: "kernel",
         scheduler: "wrr",
+        healthCheck: { type: "http", path: "/", interval: 0.5, timeout: 0.5, rise: 1, fall: 2 },
         realServers: [
           { address: "10.202.1.2:80", weight: 2 },
           { address: "10.202.2.2:80", weight: 1 },
@@ -98,6 +100,34 @@ describe("kernel engine (nftables VS/NAT) in network namespaces", () => {
     for (const h of holders) h.proc.stdin!.end();
     const back = t.vsadm("-e", "-t", `${VIP}:80`, "-r", "10.202.2.2:80", "--activate");
     expect(back.status, back.stderr).toBe(0);
+  });
+
+  it("health: a real server that stops answering leaves the DNAT map, clients never reach it, and it comes back when it answers again", async () => {
+    const inMap = () => inNs(NS.director, "nft", "list", "chain", "ip", "director", "s_tcp_10_201_0_1_80").stdout.includes("10.202.3.2");
+    const health = () => {
+      const r = t.vsadm("-L", "-n", "--json");
+      const svc = JSON.parse(r.stdout)[0] as { realServers: { address: string; available: boolean; health?: { state: string } }[] };
+      return svc.realServers.find((x) => x.address === "10.202.3.2:80")!;
+    };
+    expect(inMap()).toBe(true);
+    // rs3's link goes down: its checks fail (fall 2 × 0.5 s).
+    inNs(NS.rs[2]!, "ip", "link", "set", `${TAG}e3`, "down");
+    await waitFor(() => !inMap(), "rs3 out of the DNAT map");
+    expect(health()).toMatchObject({ available: false, health: { state: "down" } });
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 9; i++) {
+      const who = curl();
+      seen[who] = (seen[who] ?? 0) + 1;
+    }
+    expect(seen).toEqual({ rs1: 6, rs2: 3 }); // wrr 2:1 of what is left, and not one failure
+    inNs(NS.rs[2]!, "ip", "link", "set", `${TAG}e3`, "up");
+    // The link going down took rs3's default route (back through the director) with it.
+    inNs(NS.rs[2]!, "ip", "route", "replace", "default", "via", "10.202.3.1");
+    await waitFor(() => inMap(), "rs3 back in the DNAT map");
+    expect(health()).toMatchObject({ available: true, health: { state: "up" } });
+    const back = new Set<string>();
+    for (let i = 0; i < 8; i++) back.add(curl());
+    expect(back).toEqual(new Set(["rs1", "rs2", "rs3"]));
   });
 
   it("a reload asking the kernel engine for what it cannot do is refused whole; forwarding goes on", async () => {

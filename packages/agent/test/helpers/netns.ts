@@ -57,6 +57,37 @@ http { access_log off; client_body_temp_path ${own}/b; proxy_temp_path ${own}/p;
   return conf;
 }
 
+/**
+ * Deletes network namespaces, first killing whatever still runs in them (what a crashed earlier run left: its
+ * agent, nginx; a namespace with a process in it would live on after `ip netns del`). Only our own namespaces.
+ */
+export async function deleteNamespaces(names: Iterable<string>) {
+  const all = [...names];
+  const pids = all.flatMap((ns) =>
+    spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((l) => /^\d+$/.test(l))
+      .map(Number),
+  );
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+  const gone = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  await waitFor(() => pids.every(gone), "the processes in the namespaces to end", 5_000).catch(() => {});
+  for (const ns of all) spawnSync("ip", ["netns", "del", ns]);
+}
+
 /** Stops nginx masters and waits for them: SIGTERM, so that they take their workers with them (SIGKILL would orphan them). */
 export async function stopNginx(masters: ChildProcess[]) {
   await Promise.all(
@@ -186,7 +217,7 @@ export class Topology {
   async cleanup() {
     for (const p of this.procs.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
     await stopNginx(this.nginxes.splice(0));
-    for (const ns of [this.ns.client, this.ns.director, ...this.ns.rs]) spawnSync("ip", ["netns", "del", ns]);
+    await deleteNamespaces([this.ns.client, this.ns.director, ...this.ns.rs]);
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -290,8 +321,7 @@ export class Segment {
   async cleanup() {
     for (const p of this.procs.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
     await stopNginx(this.nginxes.splice(0));
-    for (const name of new Set([...this.names, ...this.hosts])) spawnSync("ip", ["netns", "del", this.ns(name)]);
-    spawnSync("ip", ["netns", "del", this.switch]);
+    await deleteNamespaces([...[...new Set([...this.names, ...this.hosts])].map((name) => this.ns(name)), this.switch]);
     this.hosts.length = 0;
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
