@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { inNs, Topology, waitFor } from "./helpers/netns.js";
+import { inNs, pidsIn, Topology, waitFor } from "./helpers/netns.js";
 
 const TAG = `kc${process.pid % 100000}`;
 const VIP = "10.241.0.1";
@@ -23,11 +23,7 @@ const alive = (pid: number) => {
     return false;
   }
 };
-const pidsIn = (ns: string) =>
-  spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
-    .stdout.split("\n")
-    .filter((l) => /^\d+$/.test(l))
-    .map(Number);
+
 
 let t = new Topology(TAG, 1);
 afterAll(() => t.cleanup());

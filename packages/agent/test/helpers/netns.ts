@@ -57,18 +57,20 @@ http { access_log off; client_body_temp_path ${own}/b; proxy_temp_path ${own}/p;
   return conf;
 }
 
+/** The processes running in a network namespace. */
+export const pidsIn = (ns: string): number[] =>
+  spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
+
 /**
  * Deletes network namespaces, first killing whatever still runs in them (what a crashed earlier run left: its
  * agent, nginx; a namespace with a process in it would live on after `ip netns del`). Only our own namespaces.
  */
 export async function deleteNamespaces(names: Iterable<string>) {
   const all = [...names];
-  const pids = all.flatMap((ns) =>
-    spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
-      .stdout.split("\n")
-      .filter((l) => /^\d+$/.test(l))
-      .map(Number),
-  );
+  const pids = all.flatMap(pidsIn);
   for (const pid of pids) {
     try {
       process.kill(pid, "SIGKILL");
