@@ -42,7 +42,7 @@ for (const scheduler of SCHEDULERS) {
     rs.spec = { ...rs.spec, weight: rs.spec.weight + 1 };
     rs.refresh();
     const t = performance.now();
-    vs.scheduler.update(vs.realServers);
+    vs.schedulerUpdate();
     await engine.refresh(vs);
     times.push(performance.now() - t);
   }

@@ -57,3 +57,21 @@ describe("removed real servers and the trash (ip_vs_trash_get_dest, ip_vs_dest_t
     expect(vs.inTrash(rs.address)).toBe(false);
   });
 });
+
+describe("the userspace scheduler of a kernel-engine service", () => {
+  it("is told of changes only when something asks it, and then of all of them", () => {
+    const vs = new VirtualService(
+      VirtualServiceSpec.parse({ address: "10.0.0.1:80", engine: "kernel", scheduler: "wrr", realServers: [{ address: "10.1.0.1:80" }, { address: "10.1.0.2:80" }] }),
+      { now: () => 0, random: Math.random },
+    );
+    const a = vs.byAddress.get("10.1.0.1:80")!;
+    a.spec = { ...a.spec, weight: 0 };
+    a.refresh();
+    vs.schedulerUpdate();
+    vs.addRealServer({ address: "10.1.0.3:80", weight: 2, forward: "nat", upperThreshold: 0, lowerThreshold: 0, adminState: "active" });
+    const flow = { protocol: "tcp" as const, family: 4 as const, clientHost: "1.1.1.1", clientPort: 1, vHost: vs.host, vPort: 80 };
+    const picks = Array.from({ length: 6 }, () => vs.scheduler.pick(flow)?.address);
+    expect(picks.filter((p) => p === "10.1.0.1:80")).toHaveLength(0);
+    expect(picks.filter((p) => p === "10.1.0.3:80")).toHaveLength(4);
+  });
+});

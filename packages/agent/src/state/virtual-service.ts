@@ -36,7 +36,13 @@ export class VirtualService {
   spec: Omit<VirtualServiceSpec, "realServers">;
   realServers: RealServer[] = [];
   readonly byAddress = new Map<string, RealServer>();
-  scheduler: Scheduler;
+  private current: Scheduler;
+  /**
+   * The scheduler has not heard of the last changes: a kernel-engine service's changes are not given to the
+   * userspace scheduler, which nothing asks (the kernel engine plans from its own tables: engine/kernel/plan.ts),
+   * until something does (the service moved to the userspace engine, a test).
+   */
+  private stale = false;
   readonly counters = new Counters();
   /** keepalived quorum: false while the available weight is below quorum (with hysteresis). */
   quorumUp = true;
@@ -59,7 +65,7 @@ export class VirtualService {
     this.family = e.family;
     const { realServers, ...rest } = spec;
     this.spec = rest;
-    this.scheduler = this.makeScheduler();
+    this.current = this.makeScheduler();
     for (const rs of realServers) this.addRealServer(rs, false);
     this.setSorryServer(rest.sorryServer);
     this.schedulerUpdate();
@@ -74,9 +80,25 @@ export class VirtualService {
     return createScheduler(this.spec.scheduler, { flags: this.spec.schedulerFlags, now: this.env.now, random: this.env.random });
   }
 
+  /** The service's scheduler instance, told of every change before it is used. */
+  get scheduler(): Scheduler {
+    if (this.stale) {
+      this.stale = false;
+      this.current.update(this.realServers);
+    }
+    return this.current;
+  }
+
+  /** A new scheduler (ipvsadm -E -s): it is given the real servers before its first use. */
+  set scheduler(s: Scheduler) {
+    this.current = s;
+    this.stale = true;
+  }
+
   /** Tells the scheduler the list, a weight or an availability changed (add/del/upd_dest). */
   schedulerUpdate(): void {
-    this.scheduler.update(this.realServers);
+    if (this.spec.engine === "kernel") this.stale = true;
+    else this.current.update(this.realServers);
     this.checkQuorum();
     this.env.onUpdate?.(this);
   }
