@@ -329,8 +329,11 @@ export function renderDrBatch(plans: readonly DrPlan[], prev: DrTableState, keep
     if (!jumps.has(base)) jumps.set(base, { dev: plan.link.in, entries: [] });
     jumps.get(base)!.entries.push(`${plan.vs.host} . tcp . ${plan.vs.port} : jump ${n.chain}`);
   }
-  const header = [`add table ${t}`];
-  for (const [base, { dev }] of jumps) header.push(`add chain ${t} ${base} { type filter hook ingress device "${dev}" priority filter; policy accept; }`);
+  // The table and the base chains, where not known to exist (re-adding an existing base chain is an update the
+  // kernel commits: ~10 ms more per batch).
+  const header = prev.chains.size === 0 ? [`add table ${t}`] : [];
+  for (const [base, { dev }] of jumps)
+    if (!prev.chains.has(base)) header.push(`add chain ${t} ${base} { type filter hook ingress device "${dev}" priority filter; policy accept; }`);
   const body: string[] = [...defs, ...elems];
   const refill = (c: string, rules: string[]) => {
     const text = rules.join("\n");

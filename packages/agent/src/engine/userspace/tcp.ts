@@ -1,145 +1,397 @@
 /**
  * TCP in user space: a full proxy (masquerading). For each accepted client socket:
  *   schedule (template or scheduler) → bind in the connection table → connect to the real server →
- *   [PROXY header] → pipe both ways with half-close → release on close.
- * The client socket is accepted paused, so nothing is read before the real server answers.
- * A client whose connection cannot be scheduled (no eligible real server) gets a TCP reset; so does one whose
- * real server refuses. Idle timeout: `tcp` from `--set` while established, `tcpfin` once either side sent FIN.
+ *   [PROXY header] → relay both ways with half-close → release on close.
+ * The client is not read before the real server answers. A client whose connection cannot be scheduled (no
+ * eligible real server) gets a TCP reset; so does one whose real server refuses. Idle timeouts are the
+ * connection table's sweep (`tcp` from `--set` while established, `tcpfin` once either side sent FIN).
+ *
+ * The relay drives Node's libuv TCP handles directly (handles.ts), not net.Socket: per connection one Pair and
+ * two Legs, module-level callbacks (no closure per connection), no timers; per chunk one writeBuffer of the
+ * bytes just read, without a copy.
+ *  - Reads: a leg starts on buffers Node allocates per read; after OWN_BUFFER_AFTER reads (a long-lived
+ *    connection) it reads into a pooled buffer of its own. When a write of that buffer's bytes cannot complete at
+ *    once, libuv keeps referencing them: the buffer goes with the write request and the leg reads on into a fresh
+ *    one, so bytes in flight are never overwritten.
+ *  - Back-pressure: a write libuv had to queue stops reading on the other leg until the queue is written.
+ *  - FIN is passed on (shutdown after the queued writes), as the kernel passes a FIN through; once both sides
+ *    sent FIN and nothing is queued, both handles are closed (a close sends the FIN a shutdown would).
+ *  - A RST from one side is passed on as a RST to the other; a real server that refuses gets the client a RST.
  */
-import net from "node:net";
+import { getSystemErrorName } from "node:util";
 import { Connection } from "../../conn/connection.js";
 import { schedule } from "../../conn/schedule.js";
+import type { RealServer } from "../../state/real-server.js";
 import type { VirtualService } from "../../state/virtual-service.js";
 import type { EngineContext } from "../types.js";
+import { type ConnectReq, type Handles, handles, type ShutdownReq, type TcpHandle, type WriteReq } from "./handles.js";
 import { proxyV1, proxyV2 } from "./proxy-protocol.js";
 
-export class TcpListener {
-  private readonly server: net.Server;
+/** Reads on Node's per-read buffers before a leg takes a pooled buffer of its own (short connections never do). */
+const OWN_BUFFER_AFTER = 4;
+const BUFFER_SIZE = 64 * 1024;
+/** Pooled read buffers kept for reuse (64 MiB at most). */
+const POOL_MAX = 1024;
+const BACKLOG = 4096;
+
+let h: Handles;
+const pool: Uint8Array[] = [];
+const takeBuffer = () => pool.pop() ?? new Uint8Array(BUFFER_SIZE);
+const giveBuffer = (b: Uint8Array | null) => {
+  if (b !== null && pool.length < POOL_MAX) pool.push(b);
+};
+
+/** One socket of a proxied connection. */
+interface Leg {
+  readonly pair: Pair;
+  readonly handle: TcpHandle;
+  readonly client: boolean;
+  peer: Leg;
+  /** Its own read buffer, once it has one. */
+  buf: Uint8Array | null;
+  /** FIN received (libuv reads no more). */
+  eof: boolean;
+  /** A shutdown (our FIN) was asked for. */
+  shutting: boolean;
+  /** Reading stopped for back-pressure. */
+  paused: boolean;
+  /** Writes of this leg's bytes still queued on the peer. */
+  inflight: number;
+  reads: number;
+}
+
+type Req<T> = T & { leg: Leg | null };
+type WriteRequest = Req<WriteReq> & { data: Uint8Array | null; pooled: Uint8Array | null };
+
+/** A proxied connection: the client's socket and the one to the real server. Its table entry's handle. */
+class Pair {
+  readonly c: Leg;
+  readonly u: Leg;
+  inBytes = 0;
+  outBytes = 0;
+  closed = false;
 
   constructor(
-    private readonly vs: VirtualService,
-    private readonly ctx: EngineContext,
+    readonly conn: Connection,
+    readonly ctx: EngineContext,
+    client: TcpHandle,
+    upstream: TcpHandle,
   ) {
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => {
-      try {
-        this.accept(s);
-      } catch (e) {
-        // One connection's trouble must never take the director down.
-        this.ctx.log.error({ err: e, service: this.vs.key }, "connection setup failed");
-        s.destroy();
-      }
-    });
+    this.c = newLeg(this, client, true);
+    this.u = newLeg(this, upstream, false);
+    this.c.peer = this.u;
+    this.u.peer = this.c;
+  }
+
+  /** Closes both sockets now (maintenance deadline, expire_nodest_conn, idle timeout, shutdown). */
+  destroy(_reason: string): void {
+    closePair(this);
+  }
+
+  bytes(): { inBytes: number; outBytes: number } {
+    return { inBytes: this.inBytes, outBytes: this.outBytes };
+  }
+}
+
+function newLeg(pair: Pair, handle: TcpHandle, client: boolean): Leg {
+  const leg: Leg = { pair, handle, client, peer: undefined as unknown as Leg, buf: null, eof: false, shutting: false, paused: false, inflight: 0, reads: 0 };
+  (handle as TcpHandle & { leg: Leg }).leg = leg;
+  handle.onread = onRead;
+  return leg;
+}
+
+const legOf = (handle: TcpHandle): Leg => (handle as TcpHandle & { leg: Leg }).leg;
+
+export class TcpListener {
+  private server: TcpHandle | undefined;
+
+  constructor(
+    readonly vs: VirtualService,
+    readonly ctx: EngineContext,
+  ) {
+    if (!h) {
+      h = handles();
+      spare = newWriteRequest();
+    }
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error) => reject(new Error(`cannot listen on tcp ${this.vs.address}: ${e.message}`));
-      this.server.once("error", onError);
-      // A socket handed over by the previous process keeps its queue of pending connections: none is refused.
-      const fd = this.ctx.inherited?.get(this.vs.key);
-      if (fd !== undefined) this.ctx.inherited!.delete(this.vs.key);
-      const where = fd !== undefined ? { fd, backlog: 4096 } : { host: this.vs.host, port: this.vs.port, backlog: 4096 };
-      this.server.listen(where, () => {
-        this.server.off("error", onError);
-        this.server.on("error", (e) => this.ctx.log.error({ err: e, service: this.vs.key }, "listener error"));
-        resolve();
-      });
-    });
+    const server = new h.TCP(h.SERVER);
+    // A socket handed over by the previous process keeps its queue of pending connections: none is refused.
+    const fd = this.ctx.inherited?.get(this.vs.key);
+    if (fd !== undefined) this.ctx.inherited!.delete(this.vs.key);
+    let err = fd !== undefined ? server.open(fd) : this.vs.family === 6 ? server.bind6(this.vs.host, this.vs.port, 0) : server.bind(this.vs.host, this.vs.port);
+    if (err === 0) err = server.listen(BACKLOG);
+    if (err !== 0) {
+      server.close();
+      return Promise.reject(new Error(`cannot listen on tcp ${this.vs.address}: ${describe(err)}`));
+    }
+    (server as TcpHandle & { listener: TcpListener }).listener = this;
+    server.onconnection = onConnection;
+    this.server = server;
+    return Promise.resolve();
   }
 
   /** The listening socket's file descriptor (to hand over in a seamless upgrade). */
   get fd(): number | undefined {
-    return (this.server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    return this.server?.fd;
   }
 
-  /** Stops accepting. Resolves at once: server.close()'s callback would wait for every connection to end. */
+  /** Stops accepting; connections go on. */
   close(): Promise<void> {
-    if (this.server.listening) this.server.close();
+    this.server?.close();
+    this.server = undefined;
     return Promise.resolve();
   }
 
-  private accept(client: net.Socket): void {
-    const vs = this.vs;
-    const ctx = this.ctx;
-    client.on("error", () => {});
+  /** A client was accepted: schedule, bind, connect to the real server (the client is not read meanwhile). */
+  accept(client: TcpHandle): void {
+    const { vs, ctx } = this;
     // A client that reset while waiting in the accept queue has no address any more: nothing to forward.
-    if (!client.remoteAddress || !client.remotePort) {
-      client.destroy();
+    if (client.getpeername(peer) !== 0 || !peer.address || !peer.port) {
+      client.close();
       return;
     }
-    const clientHost = unmapV4(client.remoteAddress);
-    const clientPort = client.remotePort;
-    const decision = schedule(
-      vs,
-      { protocol: "tcp", family: vs.family, clientHost, clientPort, vHost: vs.host, vPort: vs.port },
-      ctx.templates,
-    );
+    const clientHost = unmapV4(peer.address);
+    const clientPort = peer.port;
+    const decision = schedule(vs, { protocol: "tcp", family: vs.family, clientHost, clientPort, vHost: vs.host, vPort: vs.port }, ctx.templates);
     if (!decision) {
-      client.resetAndDestroy();
+      client.reset();
       return;
     }
     const rs = decision.realServer;
     const conn = new Connection("tcp", clientHost, clientPort, vs, rs, ctx.now(), decision.template);
-    const upstream = net.connect({ host: rs.host, port: rs.port, allowHalfOpen: true, noDelay: true });
-    conn.handle = {
-      destroy: () => {
-        client.destroy();
-        upstream.destroy();
-      },
-      bytes: () => ({ inBytes: client.bytesRead, outBytes: upstream.bytesRead }),
-    };
+    const pair = new Pair(conn, ctx, client, new h.TCP(h.SOCKET));
+    conn.handle = pair;
     ctx.table.bind(conn);
-
-    let closed = 0;
-    const onClose = () => {
-      if (++closed === 2) ctx.table.release(conn);
-    };
-    const onEnd = () => {
-      if (conn.state === "ESTABLISHED") ctx.table.setState(conn, "FIN_WAIT");
-    };
-    client.on("close", onClose);
-    upstream.on("close", onClose);
-    upstream.on("error", (e: NodeJS.ErrnoException) => {
-      if (conn.state === "SYN_SENT") {
-        if (!LOCAL_ERRORS.has(e.code ?? "")) ctx.onConnectFailed?.(vs, rs, e.code ?? e.message);
-        client.resetAndDestroy();
-      } else client.destroy();
-    });
-    client.on("error", () => upstream.destroy());
-    upstream.once("connect", () => {
-      if (client.destroyed) {
-        upstream.destroy();
-        return;
-      }
-      if (vs.spec.proxyProtocol !== "none") {
-        // The family of this connection (an IPv4 client on a dual-stack [::] VIP is IPv4 on both ends).
-        const family = net.isIPv4(clientHost) ? 4 : 6;
-        const dstHost = unmapV4(client.localAddress ?? vs.host);
-        const a = { family, protocol: "tcp" as const, srcHost: clientHost, srcPort: clientPort, dstHost, dstPort: vs.port } as const;
-        upstream.write(vs.spec.proxyProtocol === "v1" ? proxyV1(a) : proxyV2(a));
-      }
-      ctx.table.setState(conn, "ESTABLISHED");
-      relay(client, upstream, onEnd);
-      relay(upstream, client, onEnd);
-      client.resume();
-    });
+    client.setNoDelay(true);
+    pair.u.handle.setNoDelay(true); // applied by libuv when connect creates the socket
+    const req = new h.TCPConnectWrap() as Req<ConnectReq>;
+    req.oncomplete = afterConnect;
+    req.leg = pair.u;
+    const err = rs.family === 6 ? pair.u.handle.connect6(req, rs.host, rs.port) : pair.u.handle.connect(req, rs.host, rs.port);
+    if (err !== 0) connectFailed(pair, rs, err);
   }
 }
 
+const peer: { address?: string; port?: number; family?: string } = {};
+
+function onConnection(this: TcpHandle, status: number, client: TcpHandle): void {
+  if (status < 0) return; // accept failed (EMFILE…): libuv retries
+  const listener = (this as TcpHandle & { listener: TcpListener }).listener;
+  try {
+    listener.accept(client);
+  } catch (e) {
+    // One connection's trouble must never take the director down.
+    listener.ctx.log.error({ err: e, service: listener.vs.key }, "connection setup failed");
+    client.close();
+  }
+}
+
+function afterConnect(this: Req<ConnectReq>, status: number): void {
+  const pair = this.leg!.pair;
+  this.leg = null;
+  if (pair.closed) return;
+  const { conn, ctx } = pair;
+  if (status < 0) {
+    connectFailed(pair, conn.realServer, status);
+    return;
+  }
+  const vs = conn.service;
+  if (vs.spec.proxyProtocol !== "none") {
+    // The family of this connection (an IPv4 client on a dual-stack [::] VIP is IPv4 on both ends).
+    const family = conn.clientHost.includes(":") ? 6 : 4;
+    // The address the client connected to (the VIP, or this host's address on a wildcard VIP).
+    const local: { address?: string } = {};
+    const dstHost = pair.c.handle.getsockname(local) === 0 && local.address ? unmapV4(local.address) : vs.host;
+    const a = { family, protocol: "tcp", srcHost: conn.clientHost, srcPort: conn.clientPort, dstHost, dstPort: vs.port } as const;
+    // Before any byte of the client's (libuv writes in order); the client is read only once it is queued.
+    if (!write(pair.c, vs.spec.proxyProtocol === "v1" ? proxyV1(a) : proxyV2(a), false)) return;
+  }
+  ctx.table.setState(conn, "ESTABLISHED");
+  let err = pair.u.handle.readStart();
+  // A header write libuv queued paused the client leg: afterWrite starts it.
+  if (err === 0 && !pair.c.paused) err = pair.c.handle.readStart();
+  if (err !== 0) abort(pair, null);
+}
+
+/** The real server refused or is unreachable: the client gets a reset, as from the real server itself. */
+function connectFailed(pair: Pair, rs: RealServer, err: number): void {
+  const code = describe(err);
+  if (!LOCAL_ERRORS.has(code)) pair.ctx.onConnectFailed?.(pair.conn.service, rs, code);
+  abort(pair, pair.c);
+}
+
+/** this = the handle that read. Returns the next read buffer when the leg's own one went with a write. */
+function onRead(this: TcpHandle, ab: ArrayBuffer | undefined): Uint8Array | undefined {
+  const n = h.streamBaseState[h.kReadBytesOrError]!;
+  const src = legOf(this);
+  if (n > 0) {
+    const pair = src.pair;
+    if (src.client) pair.inBytes += n;
+    else pair.outBytes += n;
+    if (ab === undefined) return forward(src, src.buf!.subarray(0, n), true);
+    forward(src, new Uint8Array(ab, h.streamBaseState[h.kArrayBufferOffset], n), false);
+    // A long-lived leg: from now on it reads into a pooled buffer of its own, no allocation per read.
+    if (++src.reads === OWN_BUFFER_AFTER && !pair.closed) {
+      src.buf = takeBuffer();
+      src.handle.useUserBuffer(src.buf);
+    }
+    return undefined;
+  }
+  if (n === 0) return undefined;
+  if (n === h.UV_EOF) onEof(src);
+  else abort(src.pair, n === h.UV_ECONNRESET ? src.peer : null); // a RST is passed on as a RST
+  return undefined;
+}
+
+/** Bytes read from src go to its peer. Returns src's next read buffer when its own one went with the write. */
+function forward(src: Leg, chunk: Uint8Array, own: boolean): Uint8Array | undefined {
+  if (!write(src, chunk, own)) return undefined;
+  return own && src.buf === null ? (src.buf = takeBuffer()) : undefined;
+}
+
+// A write that completes at once never binds its request: one is kept for those (the common case).
+let spare: WriteRequest;
+function newWriteRequest(): WriteRequest {
+  const r = new h.WriteWrap() as WriteRequest;
+  r.oncomplete = afterWrite;
+  r.leg = null;
+  r.data = null;
+  r.pooled = null;
+  return r;
+}
+
 /**
- * Moves bytes one way with back-pressure: a write the kernel cannot take at once pauses the reading side
- * until the writing side drains. FIN is passed on (half-close), as the kernel passes a FIN through.
- * Idle timeouts are enforced by the connection table's sweep (no per-socket timers on the hot path).
+ * Writes src's bytes to its peer (`own`: they are in src.buf). Returns false when the pair was given up. A write
+ * libuv queued keeps the request (and the bytes: src.buf goes with it, src.buf becomes null) until afterWrite.
  */
-function relay(from: net.Socket, to: net.Socket, onEnd: () => void): void {
-  from.on("data", (chunk: Buffer) => {
-    if (!to.write(chunk)) from.pause();
-  });
-  to.on("drain", () => from.resume());
-  from.on("end", () => {
-    onEnd();
-    to.end();
-  });
+function write(src: Leg, data: Uint8Array, own: boolean): boolean {
+  const dst = src.peer;
+  const req = spare;
+  const err = dst.handle.writeBuffer(req, data);
+  if (err !== 0) {
+    spare = newWriteRequest(); // it may have been bound before failing
+    abort(src.pair, err === h.UV_ECONNRESET ? src : null);
+    return false;
+  }
+  if (h.streamBaseState[h.kLastWriteWasAsync] === 0) return true;
+  spare = newWriteRequest();
+  req.leg = src;
+  req.data = data;
+  src.inflight++;
+  if (own) {
+    req.pooled = src.buf;
+    src.buf = null;
+  }
+  if (!src.paused) {
+    src.paused = true;
+    src.handle.readStop();
+  }
+  return true;
+}
+
+function afterWrite(this: WriteRequest, status: number): void {
+  const src = this.leg!;
+  this.leg = null;
+  this.data = null;
+  giveBuffer(this.pooled);
+  this.pooled = null;
+  src.inflight--;
+  const pair = src.pair;
+  if (pair.closed) return;
+  if (status < 0) {
+    abort(pair, status === h.UV_ECONNRESET ? src : null);
+    return;
+  }
+  const dst = src.peer;
+  if (src.paused && src.inflight === 0) {
+    src.paused = false;
+    if (!src.eof && src.handle.readStart() !== 0) {
+      abort(pair, null);
+      return;
+    }
+  }
+  // A close that waited for this write (both FINs seen).
+  if (src.eof && dst.eof && src.inflight === 0 && dst.inflight === 0) closePair(pair);
+}
+
+/** FIN from src: passed on to the peer after its queued writes, or both closed when both directions ended. */
+function onEof(src: Leg): void {
+  src.eof = true;
+  const pair = src.pair;
+  if (pair.conn.state === "ESTABLISHED") pair.ctx.table.setState(pair.conn, "FIN_WAIT");
+  const dst = src.peer;
+  if (dst.eof && src.inflight === 0 && dst.inflight === 0) {
+    closePair(pair);
+    return;
+  }
+  shutdown(dst);
+}
+
+function shutdown(leg: Leg): void {
+  if (leg.shutting) return;
+  leg.shutting = true;
+  const req = new h.ShutdownWrap() as Req<ShutdownReq>;
+  req.oncomplete = afterShutdown;
+  req.leg = leg;
+  const err = leg.handle.shutdown(req);
+  // ENOTCONN: the peer is gone already (its close follows); anything else: give up.
+  if (err !== 0 && err !== h.UV_ENOTCONN) abort(leg.pair, null);
+}
+
+function afterShutdown(this: Req<ShutdownReq>, status: number): void {
+  const leg = this.leg!;
+  this.leg = null;
+  const pair = leg.pair;
+  if (pair.closed) return;
+  if (status < 0 && status !== h.UV_ENOTCONN) {
+    abort(pair, null);
+    return;
+  }
+  const p = leg.peer;
+  if (leg.eof && p.eof && leg.inflight === 0 && p.inflight === 0) closePair(pair);
+}
+
+/** Gives up on a pair: both sockets closed, or `rst` reset (the other side of a socket that was reset) and its peer closed. */
+function abort(pair: Pair, rst: Leg | null): void {
+  if (pair.closed) return;
+  if (rst === null) {
+    closePair(pair);
+    return;
+  }
+  // TCPWrap::Reset marks a handle closing even when it fails (it does while a shutdown is pending), and a later
+  // close() would then do nothing: such a leg is closed (FIN) instead.
+  if (rst.shutting) rst.handle.close();
+  else rst.handle.reset();
+  rst.peer.handle.close();
+  finish(pair);
+}
+
+function closePair(pair: Pair): void {
+  if (pair.closed) return;
+  pair.c.handle.close();
+  pair.u.handle.close();
+  finish(pair);
+}
+
+function finish(pair: Pair): void {
+  pair.closed = true;
+  // The legs' current buffers are never in flight (those went with their writes); closed handles read no more.
+  giveBuffer(pair.c.buf);
+  giveBuffer(pair.u.buf);
+  pair.c.buf = null;
+  pair.u.buf = null;
+  pair.ctx.table.release(pair.conn);
+}
+
+/** "ECONNREFUSED" for -111. */
+function describe(err: number): string {
+  try {
+    return getSystemErrorName(err);
+  } catch {
+    return `error ${err}`;
+  }
 }
 
 /** Errors of this host, not of the real server: they must not count against it in passive health. */
