@@ -4,6 +4,7 @@
  * FIN is passed on (half-close), a RST is passed on both ways, and every connection leaves the table.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestAgent, type TestAgent, until } from "./helpers/agent.js";
@@ -123,6 +124,36 @@ describe("userspace TCP relay", () => {
     await new Promise<void>((resolve) => s.once("data", () => resolve()));
     s.resetAndDestroy();
     expect(await until(async () => (await live()) === 0, "the connection to leave the table").then(() => serverSaw)).toMatch(/ECONNRESET|EPIPE|closed/);
+  });
+
+  it("a client's RST after its FIN still reaches the real server as a RST (not a second FIN)", async () => {
+    let server!: net.Socket;
+    let serverPort = 0;
+    const serverEnded = new Promise<void>((resolve) => {
+      void realServer((s) => {
+        server = s;
+        s.on("error", () => {});
+        s.on("end", () => resolve());
+        s.resume();
+      }).then((p) => (serverPort = p));
+    });
+    await until(() => serverPort !== 0, "the real server");
+    const vip = await agentFor(serverPort);
+    const s = await connect(vip);
+    s.end("bye"); // FIN: the director passes it on (its shutdown of the real server's socket completes)
+    await serverEnded;
+    // The server's socket got our FIN: it waits in CLOSE_WAIT until it closes or is reset.
+    const closeWait = () =>
+      spawnSync("ss", ["-tnH", "state", "close-wait", `( sport = :${serverPort} )`], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.trim() !== "").length;
+    expect(closeWait()).toBe(1);
+    await new Promise<void>((resolve) => {
+      s.once("close", () => resolve());
+      s.resetAndDestroy();
+    });
+    // The server writes: the director finds the client reset, and resets the server's side too.
+    server.write("late");
+    await until(async () => (await live()) === 0, "the connection to leave the table");
+    await until(() => closeWait() === 0, "the real server's socket to be reset out of CLOSE_WAIT");
   });
 
   it("a real server that refuses gets the client a RST, and counts as a failed connect", async () => {

@@ -2,7 +2,7 @@
  * NftSession against the real nft, in a network namespace made and removed here (root, nftables).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { NftSession, SESSION_MAX_CHARS } from "./nft.js";
 
 const NS = `nfts${process.pid % 100000}`;
@@ -70,5 +70,49 @@ describe("NftSession: one long-lived nft -i, a line per batch", () => {
     expect(session.pid).toBeDefined();
     expect(session.pid).not.toBe(pid);
     expect(list()).toMatch(/table ip t7/);
+  });
+
+  it("a script that cannot be one line (a comment, a list over lines) goes through nft -f, newlines kept", async () => {
+    const before = oneShots.length;
+    await session.run("# the agent writes none of these\nadd table ip t8\nadd set ip t8 s { type ipv4_addr;\n elements = { 10.0.0.1,\n 10.0.0.2 }\n}\n");
+    expect(oneShots.length).toBe(before + 1);
+    expect(list()).toMatch(/table ip t8[\s\S]*10\.0\.0\.2/);
+  });
+
+  it("close() while a batch is in flight: the batch is still applied and its promise resolves", async () => {
+    const s = new NftSession(["ip", "netns", "exec", NS, "nft"]);
+    const applied = s.run("add table ip t9\n");
+    await vi.waitFor(() => expect(s.pid).toBeDefined());
+    const pid = s.pid!;
+    s.close();
+    await applied;
+    expect(list()).toMatch(/table ip t9/);
+    // It leaves at the end of its input.
+    await vi.waitFor(() => expect(() => process.kill(pid, 0)).toThrow());
+  });
+});
+
+describe("NftSession: an nft that does not answer", () => {
+  // Stands in for a stuck nft: reads its input and never answers.
+  const stuck = ["python3", "-c", "import sys\nfor _ in sys.stdin: pass"];
+
+  it("is killed before its batch is refused, and after two silent starts every batch goes through nft -f", async () => {
+    const viaFile: string[] = [];
+    const s = new NftSession(stuck, async (script) => void viaFile.push(script), 300);
+    const first = s.run("add table ip x\n");
+    await vi.waitFor(() => expect(s.pid).toBeDefined());
+    const pid = s.pid!;
+    await expect(first).rejects.toThrow(/did not answer within 0.3 s and was stopped/);
+    // Refused only once it exited: it cannot apply the batch later.
+    expect(() => process.kill(pid, 0)).toThrow();
+    // One silent start is not enough to give up interactive mode.
+    const second = s.run("add table ip y\n");
+    await vi.waitFor(() => expect(s.pid).toBeDefined());
+    expect(s.pid).not.toBe(pid);
+    await expect(second).rejects.toThrow(/did not answer/);
+    expect(viaFile).toEqual([]);
+    await s.run("add table ip z\n");
+    expect(viaFile).toEqual(["add table ip z\n"]);
+    expect(s.pid).toBeUndefined();
   });
 });

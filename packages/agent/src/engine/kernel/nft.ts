@@ -13,10 +13,12 @@
  * (the first load of a large table) still go through `nft -f`.
  *
  * The session knows a batch is done by the line after it: a marker nft cannot parse, which it reports on
- * stderr with the line's text; whatever stderr holds before that report is the batch's own error. A session
- * that fails to answer in time, exits, or has read SESSION_MAX_TOTAL characters (libedit keeps a history of
- * every line) is ended and the next batch starts a new one; if the first batch of a new session gets no answer,
- * interactive mode is taken as unusable here and every batch goes through `nft -f`.
+ * stderr with the line's text; an error reported before that is the batch's own. A session that exits or has
+ * read SESSION_MAX_TOTAL characters (libedit keeps a history of every line) is ended and the next batch starts a
+ * new one. One that does not answer in time is killed, and its batch refused only once it has exited (never
+ * applied after its caller was told it failed). If new sessions twice in a row answer nothing, interactive mode
+ * is taken as unusable here and every batch goes through `nft -f`. Scripts that are not safe to put on one line
+ * (comments, lists over several lines) also go through `nft -f`.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 
@@ -56,8 +58,17 @@ export function nftOutput(args: string[]): Promise<string> {
 export const SESSION_MAX_CHARS = 64 * 1024;
 /** Characters a session reads before it is replaced (its line history grows with each). */
 export const SESSION_MAX_TOTAL = 16 * 1024 * 1024;
-/** How long a batch may take before the session is given up. */
+/** How long a batch may take before its nft is killed. */
 const SESSION_TIMEOUT_MS = 20_000;
+/** How many new sessions in a row may fail to answer their first batch before interactive mode is given up. */
+const SESSION_MAX_DEAD_STARTS = 2;
+
+/**
+ * What cannot be one line: a comment (`#` would swallow the rest of the line), a line continued (`\`), an element
+ * list or block spread over lines (`,` or `{` at the end, `}` at the start: "; " is not whitespace there). The
+ * agent's renderers write none of these; a script that has one goes through `nft -f`, where newlines stay.
+ */
+const NOT_ONE_LINE = /#|[\\,{]\s*$|^\s*}/m;
 
 interface Pending {
   marker: string;
@@ -66,14 +77,24 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** One `nft -i` and what it has said. Its handlers keep working after it stops being the current one. */
+interface Proc {
+  child: ChildProcessWithoutNullStreams;
+  stderr: string;
+  /** Characters it has read. */
+  read: number;
+  /** Batches it answered. */
+  answered: number;
+  pending: Pending | undefined;
+  exited: boolean;
+  exit: Promise<void>;
+}
+
 export class NftSession {
-  private child: ChildProcessWithoutNullStreams | undefined;
-  private stderr = "";
-  private pending: Pending | undefined;
+  private proc: Proc | undefined;
   private seq = 0;
-  private read = 0;
-  /** Batches the current child answered. */
-  private answered = 0;
+  /** New sessions in a row that did not answer their first batch. */
+  private deadStarts = 0;
   /** Interactive mode did not work here: every batch goes through `nft -f`. */
   private unusable = false;
   /** Batches run one after the other. */
@@ -81,28 +102,37 @@ export class NftSession {
 
   /**
    * command: how nft is started (tests run it in a namespace: ["ip", "netns", "exec", NS, "nft"]);
-   * oneShot: what takes the batches the session does not (`nft -f`).
+   * oneShot: what takes the batches the session does not (`nft -f`);
+   * timeoutMs: how long a batch may take (tests shorten it).
    */
   constructor(
     private readonly command: readonly string[] = ["nft"],
     private readonly oneShot: (script: string) => Promise<void> = nft,
+    private readonly timeoutMs = SESSION_TIMEOUT_MS,
   ) {}
 
   /** The pid of the session's nft, if one runs (tests). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.proc?.child.pid;
   }
 
   /** Applies one batch (lines of nft commands) as one transaction; rejects with nft's error. */
   run(script: string): Promise<void> {
-    const next = this.queue.then(() => (this.unusable || script.length > SESSION_MAX_CHARS ? this.oneShot(script) : this.send(script)));
+    const next = this.queue.then(() =>
+      this.unusable || script.length > SESSION_MAX_CHARS || NOT_ONE_LINE.test(script) ? this.oneShot(script) : this.send(script),
+    );
     this.queue = next.catch(() => {});
     return next;
   }
 
-  /** Ends the session's nft (it exits at the end of its input). */
+  /**
+   * Ends the session's nft: it reads to the end of its input and exits, so a batch it was sent is still applied
+   * and answered (its promise settles as usual); the next run() starts a new one.
+   */
   close(): void {
-    this.end();
+    const p = this.proc;
+    this.proc = undefined;
+    if (p) this.end(p);
   }
 
   private send(script: string): Promise<void> {
@@ -111,88 +141,96 @@ export class NftSession {
       .map((l) => l.trim())
       .filter((l) => l !== "")
       .join("; ");
-    if (this.child && this.read + line.length > SESSION_MAX_TOTAL) this.end();
-    const child = this.child ?? this.start();
-    this.read += line.length;
+    if (this.proc && this.proc.read + line.length > SESSION_MAX_TOTAL) this.close();
+    const p = this.proc ?? this.start();
+    p.read += line.length;
     const marker = `director-batch-end-${++this.seq}`;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // No answer: this session is stuck. If it never answered at all, interactive mode does not work here.
-        if (this.answered === 0) this.unusable = true;
-        this.fail(new Error(`nft did not answer within ${SESSION_TIMEOUT_MS / 1000} s`));
-      }, SESSION_TIMEOUT_MS);
-      this.pending = { marker, resolve, reject, timer };
-      child.stdin.write(`${line}\n${marker}\n`);
+      const timer = setTimeout(() => void this.timedOut(p), this.timeoutMs);
+      p.pending = { marker, resolve, reject, timer };
+      p.child.stdin.write(`${line}\n${marker}\n`);
     });
   }
 
-  private start(): ChildProcessWithoutNullStreams {
+  /**
+   * No answer in time: the nft is killed, and the batch is refused only once it has exited, so it cannot be
+   * applied after the caller was told it failed (the kernel applied it whole or not at all; the caller reads its
+   * table again). A new session that never answers, twice in a row, means interactive mode does not work here.
+   */
+  private async timedOut(p: Proc): Promise<void> {
+    const pending = p.pending;
+    if (!pending) return;
+    p.pending = undefined;
+    if (this.proc === p) this.proc = undefined;
+    if (p.answered === 0 && ++this.deadStarts >= SESSION_MAX_DEAD_STARTS) this.unusable = true;
+    p.child.kill("SIGKILL");
+    await p.exit;
+    pending.reject(new Error(`nft did not answer within ${this.timeoutMs / 1000} s and was stopped; its batch may or may not have been applied`));
+  }
+
+  private start(): Proc {
     // HOME: nft's interactive mode keeps a history file there; this one must not write any.
     const child = spawn(this.command[0]!, [...this.command.slice(1), "-i"], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, HOME: "/nonexistent" } });
-    this.child = child;
-    this.stderr = "";
-    this.read = 0;
-    this.answered = 0;
+    let exited!: () => void;
+    const p: Proc = { child, stderr: "", read: 0, answered: 0, pending: undefined, exited: false, exit: new Promise((r) => (exited = r)) };
+    this.proc = p;
     child.stdout.resume(); // nothing of interest is written there
     // An idle session does not keep the agent running (a pending batch's timer does, while it waits).
     child.unref();
     for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (d: string) => {
-      if (this.child !== child) return;
-      this.stderr += d;
-      this.check();
+      p.stderr += d;
+      this.check(p);
     });
-    child.stdin.on("error", () => {}); // an exited nft: reported by "exit"
+    child.stdin.on("error", () => {}); // an exited nft: reported by "close"
+    const gone = (why: string) => {
+      if (p.exited) return;
+      p.exited = true;
+      if (this.proc === p) this.proc = undefined;
+      exited();
+      const pending = p.pending;
+      if (!pending) return;
+      p.pending = undefined;
+      clearTimeout(pending.timer);
+      pending.reject(new Error(why));
+    };
     child.on("error", (e: NodeJS.ErrnoException) => {
-      if (this.child !== child) return;
-      this.fail(new Error(e.code === "ENOENT" ? "nft is not installed (Debian package nftables)" : `cannot run nft: ${e.message}`));
+      gone(e.code === "ENOENT" ? "nft is not installed (Debian package nftables)" : `cannot run nft: ${e.message}`);
     });
-    child.on("exit", (code, signal) => {
-      if (this.child !== child) return;
-      this.fail(new Error(`nft exited (${signal ?? code})`));
-    });
-    return child;
+    // "close": the exit and the end of its stderr, so an answer written just before exiting is read first.
+    child.on("close", (code, signal) => gone(`nft exited (${signal ?? code})`));
+    return p;
   }
 
   /** Settles the pending batch once nft reported its marker line (and the caret line after it). */
-  private check(): void {
-    const p = this.pending;
-    if (!p) return;
-    const at = this.stderr.indexOf(`\n${p.marker}\n`);
+  private check(p: Proc): void {
+    const pending = p.pending;
+    if (!pending) return;
+    const at = p.stderr.indexOf(`\n${pending.marker}\n`);
     if (at < 0) return;
-    const end = this.stderr.indexOf("\n", at + p.marker.length + 2);
+    const end = p.stderr.indexOf("\n", at + pending.marker.length + 2);
     if (end < 0) return;
-    // Before the marker's own report ("Error: syntax error…" on the line before it): the batch's errors.
-    const before = this.stderr.slice(0, at);
+    // Before the marker's own report ("Error: syntax error…" on the line before it): the batch's own output.
+    // Only errors refuse it; a warning nft prints about an applied batch does not.
+    const before = p.stderr.slice(0, at);
     const own = before.lastIndexOf("Error:");
-    const errors = (own < 0 ? before : before.slice(0, own)).trim();
-    this.stderr = this.stderr.slice(end + 1);
-    this.pending = undefined;
-    this.answered++;
-    clearTimeout(p.timer);
-    if (errors === "") p.resolve();
-    else p.reject(new Error(`nft refused the ruleset: ${errors.split("\n")[0]}`));
+    const output = own < 0 ? before : before.slice(0, own);
+    const error = output.split("\n").find((l) => /(^|: )Error: /.test(l));
+    p.stderr = p.stderr.slice(end + 1);
+    p.pending = undefined;
+    p.answered++;
+    this.deadStarts = 0;
+    clearTimeout(pending.timer);
+    if (error === undefined) pending.resolve();
+    else pending.reject(new Error(`nft refused the ruleset: ${error.trim()}`));
   }
 
-  private fail(e: Error): void {
-    const p = this.pending;
-    this.pending = undefined;
-    this.end();
-    if (p) {
-      clearTimeout(p.timer);
-      p.reject(e);
-    }
-  }
-
-  private end(): void {
-    const child = this.child;
-    this.child = undefined;
-    if (!child) return;
-    child.stdin.end();
-    // One that does not leave at the end of its input is stopped.
-    const kill = setTimeout(() => child.kill("SIGKILL"), 2_000);
+  /** Lets p read to the end of its input and exit; one that does not is stopped. */
+  private end(p: Proc): void {
+    p.child.stdin.end();
+    const kill = setTimeout(() => p.child.kill("SIGKILL"), p.pending ? this.timeoutMs : 2_000);
     kill.unref();
-    child.once("exit", () => clearTimeout(kill));
+    void p.exit.then(() => clearTimeout(kill));
   }
 }

@@ -73,6 +73,7 @@ export interface Handles {
   UV_EOF: number;
   UV_ECONNRESET: number;
   UV_ENOTCONN: number;
+  UV_EPIPE: number;
 }
 
 let cached: Handles | undefined;
@@ -85,7 +86,7 @@ export function handles(): Handles {
   try {
     const tcp = binding("tcp_wrap") as { TCP: Handles["TCP"]; TCPConnectWrap: Handles["TCPConnectWrap"]; constants: { SERVER: number; SOCKET: number } };
     const stream = binding("stream_wrap") as Pick<Handles, "WriteWrap" | "ShutdownWrap" | "streamBaseState" | "kReadBytesOrError" | "kArrayBufferOffset" | "kLastWriteWasAsync">;
-    const uv = binding("uv") as Pick<Handles, "UV_EOF" | "UV_ECONNRESET" | "UV_ENOTCONN">;
+    const uv = binding("uv") as Pick<Handles, "UV_EOF" | "UV_ECONNRESET" | "UV_ENOTCONN" | "UV_EPIPE">;
     h = {
       TCP: tcp.TCP,
       TCPConnectWrap: tcp.TCPConnectWrap,
@@ -100,6 +101,7 @@ export function handles(): Handles {
       UV_EOF: uv.UV_EOF,
       UV_ECONNRESET: uv.UV_ECONNRESET,
       UV_ENOTCONN: uv.UV_ENOTCONN,
+      UV_EPIPE: uv.UV_EPIPE,
     };
   } catch (e) {
     throw new Error(`the userspace TCP engine needs Node's libuv handles (process.binding), which this Node ${process.version} refuses: ${(e as Error).message}`);

@@ -51,8 +51,8 @@ interface Leg {
   buf: Uint8Array | null;
   /** FIN received (libuv reads no more). */
   eof: boolean;
-  /** A shutdown (our FIN) was asked for. */
-  shutting: boolean;
+  /** Our FIN: none asked for, a shutdown request pending, or sent. */
+  shut: "no" | "pending" | "done";
   /** Reading stopped for back-pressure. */
   paused: boolean;
   /** Writes of this leg's bytes still queued on the peer. */
@@ -94,7 +94,7 @@ class Pair {
 }
 
 function newLeg(pair: Pair, handle: TcpHandle, client: boolean): Leg {
-  const leg: Leg = { pair, handle, client, peer: undefined as unknown as Leg, buf: null, eof: false, shutting: false, paused: false, inflight: 0, reads: 0 };
+  const leg: Leg = { pair, handle, client, peer: undefined as unknown as Leg, buf: null, eof: false, shut: "no", paused: false, inflight: 0, reads: 0 };
   (handle as TcpHandle & { leg: Leg }).leg = leg;
   handle.onread = onRead;
   return leg;
@@ -162,15 +162,21 @@ export class TcpListener {
     const rs = decision.realServer;
     const conn = new Connection("tcp", clientHost, clientPort, vs, rs, ctx.now(), decision.template);
     const pair = new Pair(conn, ctx, client, new h.TCP(h.SOCKET));
-    conn.handle = pair;
-    ctx.table.bind(conn);
-    client.setNoDelay(true);
-    pair.u.handle.setNoDelay(true); // applied by libuv when connect creates the socket
-    const req = new h.TCPConnectWrap() as Req<ConnectReq>;
-    req.oncomplete = afterConnect;
-    req.leg = pair.u;
-    const err = rs.family === 6 ? pair.u.handle.connect6(req, rs.host, rs.port) : pair.u.handle.connect(req, rs.host, rs.port);
-    if (err !== 0) connectFailed(pair, rs, err);
+    try {
+      conn.handle = pair;
+      ctx.table.bind(conn);
+      client.setNoDelay(true);
+      pair.u.handle.setNoDelay(true); // applied by libuv when connect creates the socket
+      const req = new h.TCPConnectWrap() as Req<ConnectReq>;
+      req.oncomplete = afterConnect;
+      req.leg = pair.u;
+      const err = rs.family === 6 ? pair.u.handle.connect6(req, rs.host, rs.port) : pair.u.handle.connect(req, rs.host, rs.port);
+      if (err !== 0) connectFailed(pair, rs, err);
+    } catch (e) {
+      // Nothing half made is left: both handles closed, the entry out of the table.
+      abort(pair, pair.c);
+      throw e;
+    }
   }
 }
 
@@ -182,9 +188,9 @@ function onConnection(this: TcpHandle, status: number, client: TcpHandle): void 
   try {
     listener.accept(client);
   } catch (e) {
-    // One connection's trouble must never take the director down.
+    // One connection's trouble must never take the director down (an exception in a libuv callback would).
     listener.ctx.log.error({ err: e, service: listener.vs.key }, "connection setup failed");
-    client.close();
+    client.close(); // nothing if accept closed it already
   }
 }
 
@@ -192,6 +198,15 @@ function afterConnect(this: Req<ConnectReq>, status: number): void {
   const pair = this.leg!.pair;
   this.leg = null;
   if (pair.closed) return;
+  try {
+    connected(pair, status);
+  } catch (e) {
+    pair.ctx.log.error({ err: e, service: pair.conn.service.key }, "connection setup failed");
+    abort(pair, pair.c);
+  }
+}
+
+function connected(pair: Pair, status: number): void {
   const { conn, ctx } = pair;
   if (status < 0) {
     connectFailed(pair, conn.realServer, status);
@@ -272,7 +287,7 @@ function write(src: Leg, data: Uint8Array, own: boolean): boolean {
   const err = dst.handle.writeBuffer(req, data);
   if (err !== 0) {
     spare = newWriteRequest(); // it may have been bound before failing
-    abort(src.pair, err === h.UV_ECONNRESET ? src : null);
+    abort(src.pair, peerReset(err) ? src : null);
     return false;
   }
   if (h.streamBaseState[h.kLastWriteWasAsync] === 0) return true;
@@ -301,7 +316,7 @@ function afterWrite(this: WriteRequest, status: number): void {
   const pair = src.pair;
   if (pair.closed) return;
   if (status < 0) {
-    abort(pair, status === h.UV_ECONNRESET ? src : null);
+    abort(pair, peerReset(status) ? src : null);
     return;
   }
   const dst = src.peer;
@@ -330,19 +345,22 @@ function onEof(src: Leg): void {
 }
 
 function shutdown(leg: Leg): void {
-  if (leg.shutting) return;
-  leg.shutting = true;
+  if (leg.shut !== "no") return;
+  leg.shut = "pending";
   const req = new h.ShutdownWrap() as Req<ShutdownReq>;
   req.oncomplete = afterShutdown;
   req.leg = leg;
   const err = leg.handle.shutdown(req);
+  if (err === 0) return;
+  leg.shut = "done"; // no request is pending
   // ENOTCONN: the peer is gone already (its close follows); anything else: give up.
-  if (err !== 0 && err !== h.UV_ENOTCONN) abort(leg.pair, null);
+  if (err !== h.UV_ENOTCONN) abort(leg.pair, null);
 }
 
 function afterShutdown(this: Req<ShutdownReq>, status: number): void {
   const leg = this.leg!;
   this.leg = null;
+  leg.shut = "done";
   const pair = leg.pair;
   if (pair.closed) return;
   if (status < 0 && status !== h.UV_ENOTCONN) {
@@ -360,9 +378,10 @@ function abort(pair: Pair, rst: Leg | null): void {
     closePair(pair);
     return;
   }
-  // TCPWrap::Reset marks a handle closing even when it fails (it does while a shutdown is pending), and a later
-  // close() would then do nothing: such a leg is closed (FIN) instead.
-  if (rst.shutting) rst.handle.close();
+  // TCPWrap::Reset marks a handle closing even when it fails (libuv refuses it while a shutdown request is
+  // pending), and a later close() would then do nothing: such a leg is closed (FIN) instead. Once our FIN was
+  // sent, a RST can follow it.
+  if (rst.shut === "pending") rst.handle.close();
   else rst.handle.reset();
   rst.peer.handle.close();
   finish(pair);
@@ -384,6 +403,9 @@ function finish(pair: Pair): void {
   pair.u.buf = null;
   pair.ctx.table.release(pair.conn);
 }
+
+/** A write failed because the other end reset (EPIPE: it had reset before, and the error was reported then). */
+const peerReset = (err: number) => err === h.UV_ECONNRESET || err === h.UV_EPIPE;
 
 /** "ECONNREFUSED" for -111. */
 function describe(err: number): string {
