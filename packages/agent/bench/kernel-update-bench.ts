@@ -3,7 +3,8 @@
  * round changes one real server's weight and times the whole atomic nft batch until the kernel has it, for each
  * scheduler in KERNEL_BENCH_SCHEDULERS (default wrr, sh, mh, wlc). Run inside a network namespace (kernel-bench.sh
  * does): it programs nftables. Target (issue): ≤ 50 ms per update.
- *   wrr, wlc  one numgen map of 1,000 entries, rewritten whole
+ *   wrr       a round of ~4,000 slots in a named map: the rule (its modulus) and the slots that move
+ *   wlc       one numgen map of the re-weighted picks, rewritten whole
  *   sh        the 256-bucket table (ranges), rewritten whole: only the first servers fit, as in the kernel
  *   mh        the 4093-position Maglev table in a named map: only the positions that moved are sent
  */

@@ -142,4 +142,25 @@ describe("kernel engine (nftables VS/NAT) in network namespaces", () => {
     expect(["rs1", "rs2", "rs3"]).toContain(curl());
     fs.writeFileSync(t.configFile, good);
   });
+
+  it("wrr 4:3:2 sends nine new connections in IPVS wrr's order: A A B A B C A B C", async () => {
+    for (const [rs, w] of [["10.202.1.2", 4], ["10.202.2.2", 3], ["10.202.3.2", 2]] as const)
+      expect(t.vsadm("-e", "-t", `${VIP}:80`, "-r", `${rs}:80`, "-w", String(w)).status).toBe(0);
+    const chain = () => inNs(NS.director, "nft", "list", "chain", "ip", "director", "s_tcp_10_201_0_1_80").stdout;
+    await waitFor(() => chain().includes("numgen inc mod 9 map"), "the 4:3:2 round in the ruleset");
+    const seq = Array.from({ length: 9 }, () => curl());
+    expect(seq.join(" ")).toBe("rs1 rs1 rs2 rs1 rs2 rs3 rs1 rs2 rs3");
+  });
+
+  it("a large wrr round (200:100:1, 301 slots) lives in a named map; 301 new connections split exactly", async () => {
+    for (const [rs, w] of [["10.202.1.2", 200], ["10.202.2.2", 100], ["10.202.3.2", 1]] as const)
+      expect(t.vsadm("-e", "-t", `${VIP}:80`, "-r", `${rs}:80`, "-w", String(w)).status).toBe(0);
+    const chain = () => inNs(NS.director, "nft", "list", "chain", "ip", "director", "s_tcp_10_201_0_1_80").stdout;
+    await waitFor(() => chain().includes("numgen inc mod 301 map @w_tcp_10_201_0_1_80"), "the 301-slot round in its named map");
+    // One curl, 301 URLs, a new connection each (the server closes after each answer).
+    const out = inNs(NS.client, "curl", "-s", "--max-time", "20", "-H", "Connection: close", "-w", "\\n", ...Array<string>(301).fill(`http://${VIP}/`)).stdout;
+    const counts: Record<string, number> = {};
+    for (const who of out.split("\n").map((l) => l.trim()).filter((l) => l !== "")) counts[who] = (counts[who] ?? 0) + 1;
+    expect(counts).toEqual({ rs1: 200, rs2: 100, rs3: 1 });
+  });
 });

@@ -335,7 +335,7 @@ export class KernelEngine implements Engine {
       // in one batch, which the kernel applies atomically.
       let script = "";
       let next = this.state;
-      const natAdopted = [...this.state.chains.keys(), ...this.state.positions.keys(), ...this.state.templates].some((n) => this.adopted.has(n));
+      const natAdopted = [...this.state.chains.keys(), ...this.state.positions.keys(), ...this.state.counterMaps.keys(), ...this.state.templates].some((n) => this.adopted.has(n));
       if (plans.length > 0 || natAdopted) {
         const r = renderBatch(plans, this.state, this.adopted);
         script += r.script ?? "";
@@ -589,6 +589,7 @@ export class KernelEngine implements Engine {
     this.adopted = new Set([
       ...s.chains.keys(),
       ...s.positions.keys(),
+      ...s.counterMaps.keys(),
       ...s.templates,
       ...s.counters,
       ...d.chains.keys(),
@@ -737,7 +738,8 @@ async function readTable(): Promise<TableState> {
     if (!name) continue;
     if (item.counter) state.counters.add(name);
     else if (item.chain) state.chains.set(name, null);
-    else if (name.startsWith("h_")) state.positions.set(name, null);
+    else if (name.startsWith("h_") || name.startsWith("w_")) state.positions.set(name, null);
+    else if (/^[cio]m_/.test(name)) state.counterMaps.set(name, null);
     else if (name.startsWith("p_")) state.templates.add(name);
   }
   return state;

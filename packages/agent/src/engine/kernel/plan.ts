@@ -98,7 +98,7 @@ export function planService(vs: VirtualService, st: ServiceState, expireQuiescen
   } else {
     // rr ignores weights (only 0 quiesces, ip_vs_rr.c); wrr gives each server weight / gcd slots.
     const eligible = vs.realServers.filter(isEligible);
-    dispatch = { kind: "numgen", mode: "inc", slots: eligible.map((rs) => ({ rs, n: scheduler === "rr" ? 1 : rs.weight })) };
+    dispatch = { kind: "numgen", mode: "inc", slots: eligible.map((rs) => ({ rs, n: scheduler === "rr" ? 1 : rs.weight })), map: `w_${serviceId(vs)}` };
   }
   const plan: ServicePlan = { vs, dispatch };
   const p = vs.spec.persistence;

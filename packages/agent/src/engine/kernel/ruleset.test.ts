@@ -1,8 +1,11 @@
 import { type VirtualServiceInput, VirtualServiceSpec } from "@director/model";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { makeDests, makeFlow, makeOptions } from "../../scheduler/testing.js";
+import { wrr } from "../../scheduler/wrr.js";
 import { VirtualService } from "../../state/virtual-service.js";
 import { newServiceState, planService, type ServiceState } from "./plan.js";
-import { emptyState, netmask, renderBatch, type TableState } from "./ruleset.js";
+import { emptyState, netmask, renderBatch, type TableState, WRR_MAX_SLOTS, WRR_SMALL_ROUND, wrrRuns, wrrSlots } from "./ruleset.js";
 import { destinationOf, shares } from "./simulate.js";
 
 const RS = ["10.1.0.1:80", "10.1.0.2:80", "10.1.0.3:80"];
@@ -88,17 +91,40 @@ describe("kernel ruleset: one rule per service in services, a refusal in input",
     expect(rulesIn(lines, "output")).toEqual(["jump services"]);
   });
 
-  it("keeps the per-real-server counters and rewrites the counting rules only when real servers come or go", () => {
+  it("counts through three counter maps per service; weight changes leave them, real servers coming and going rewrite only their elements", () => {
     const vs = svc({ scheduler: "wrr" }, [1, 1]);
     const first = render([vs]);
     expect(first.lines).toContain("add counter ip director c_tcp_10_0_0_1_80__10_1_0_1_80");
-    expect(rulesIn(first.lines, "forward")).toHaveLength(6);
+    const orig = "meta l4proto tcp ct original ip daddr 10.0.0.1 ct original proto-dst 80";
+    expect(rulesIn(first.lines, "forward")).toEqual([
+      `${orig} ct direction original ct state new counter name ip daddr . tcp dport map @cm_tcp_10_0_0_1_80`,
+      `${orig} ct direction original counter name ip daddr . tcp dport map @im_tcp_10_0_0_1_80`,
+      `${orig} ct direction reply counter name ip saddr . tcp sport map @om_tcp_10_0_0_1_80`,
+    ]);
+    expect(first.lines).toContain("add map ip director cm_tcp_10_0_0_1_80 { type ipv4_addr . inet_service : counter; }");
+    expect(first.lines).toContain(
+      `add element ip director cm_tcp_10_0_0_1_80 { ${A} : "c_tcp_10_0_0_1_80__10_1_0_1_80", ${B} : "c_tcp_10_0_0_1_80__10_1_0_2_80" }`,
+    );
+    // The counters exist before the map elements that name them, and those before the rules that look them up.
+    const at = (prefix: string) => first.lines.findIndex((l) => l.startsWith(prefix));
+    expect(at("add counter")).toBeLessThan(at("add element ip director cm_"));
+    expect(at("add element ip director om_")).toBeLessThan(at("add rule ip director forward"));
     vs.realServers[0]!.spec = { ...vs.realServers[0]!.spec, weight: 3 };
     vs.realServers[0]!.refresh();
     const second = render([vs], first.next);
     expect(second.lines.filter((l) => l.startsWith("flush"))).toEqual([`flush chain ip director ${S}`]);
     expect(second.lines.some((l) => l.includes("counter"))).toBe(false);
     expect(rulesIn(second.lines, S)).toEqual([`${M} dnat ip to numgen inc mod 4 map { 0-2 : ${A}, 3 : ${B} }`]);
+    // A real server removed: its elements go from the maps, then its counters; the forward rules stay as they are.
+    const one = svc({ scheduler: "wrr" }, [3]);
+    const third = render([one], second.next);
+    expect(rulesIn(third.lines, "forward")).toEqual([]);
+    expect(third.lines).toContain(`add element ip director cm_tcp_10_0_0_1_80 { ${A} : "c_tcp_10_0_0_1_80__10_1_0_1_80" }`);
+    expect(third.lines.indexOf("flush map ip director cm_tcp_10_0_0_1_80")).toBeLessThan(third.lines.indexOf("delete counter ip director c_tcp_10_0_0_1_80__10_1_0_2_80"));
+    // The service gone: rules first, then its maps, then its counters.
+    const fourth = render([], third.next);
+    expect(fourth.lines.indexOf("flush chain ip director forward")).toBeLessThan(fourth.lines.indexOf("delete map ip director cm_tcp_10_0_0_1_80"));
+    expect(fourth.lines.indexOf("delete map ip director om_tcp_10_0_0_1_80")).toBeLessThan(fourth.lines.indexOf("delete counter ip director o_tcp_10_0_0_1_80__10_1_0_1_80"));
   });
 
   it("sends nothing when nothing changed, and a change to one service rewrites that service's chain only", () => {
@@ -316,3 +342,91 @@ describe("kernel engine simulator", () => {
     expect(Object.fromEntries(shares(wrr))).toEqual({ "10.1.0.1:80": 0.5, "10.1.0.2:80": 0.25, "10.1.0.3:80": 0.25 });
   });
 });
+
+describe("kernel wrr: a round's slots in IPVS wrr's order", () => {
+  it.each([
+    { weights: [4, 3, 2], want: `0-1 : ${A}, 2 : ${B}, 3 : ${A}, 4 : ${B}, 5 : ${C}, 6 : ${A}, 7 : ${B}, 8 : ${C}`, mod: 9, why: "A A B A B C A B C" },
+    { weights: [4, 0, 2], want: `0-1 : ${A}, 2 : ${C}`, mod: 3, why: "weight 0 has no slot; gcd 2: A A C" },
+    { weights: [1, 1, 1], want: `0 : ${A}, 1 : ${B}, 2 : ${C}`, mod: 3, why: "equal weights: rr" },
+    { weights: [1, 5, 1], want: `0-3 : ${B}, 4 : ${A}, 5 : ${B}, 6 : ${C}`, mod: 7, why: "the heaviest alone for cw 5..2, then all" },
+  ])("$why", ({ weights, want, mod }) => {
+    const { lines } = render([svc({ scheduler: "wrr" }, weights)]);
+    expect(rulesIn(lines, S)).toEqual([`${M} dnat ip to numgen inc mod ${mod} map { ${want} }`]);
+  });
+
+  it("expanded, a round is exactly the userspace wrr's (the kernel's algorithm) first Σ weight / gcd picks", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 12 }), (weights) => {
+        const runs = wrrRuns(weights)!;
+        const expanded = runs.flatMap((r) => Array<number>(r.n).fill(r.index));
+        const s = wrr(makeOptions());
+        s.update(makeDests(weights));
+        const picks = expanded.map(() => s.pick(makeFlow())!.index);
+        expect(expanded).toEqual(picks);
+        // Runs are maximal: no two neighbours name the same server.
+        for (let i = 1; i < runs.length; i++) expect(runs[i]!.index).not.toBe(runs[i - 1]!.index);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a large round goes in a named map, a slot an element; a weight change then sends the few slots that move", () => {
+    const big = (weights: number[]) =>
+      new VirtualService(
+        VirtualServiceSpec.parse({
+          address: "10.0.0.1:80",
+          engine: "kernel",
+          scheduler: "wrr",
+          realServers: weights.map((weight, i) => ({ address: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}:80`, weight })),
+        }),
+        { now: () => 0, random: Math.random },
+      );
+    const weights = Array.from({ length: 400 }, (_, i) => 1 + (i % 3)); // W = 799 > WRR_SMALL_ROUND
+    const vs = big(weights);
+    const states = new Map<VirtualService, ServiceState>();
+    const first = render([vs], emptyState(), { states });
+    expect(first.lines).toContain("add map ip director w_tcp_10_0_0_1_80 { typeof numgen inc mod 2 : ip daddr . tcp dport; }");
+    expect(rulesIn(first.lines, S)).toEqual([`${M} dnat ip to numgen inc mod 799 map @w_tcp_10_0_0_1_80`]);
+    const added = first.lines.find((l) => l.startsWith("add element ip director w_tcp_10_0_0_1_80"))!;
+    expect(added.match(/ : /g)).toHaveLength(799);
+    // One server's weight 1 → 2: the rule (mod 800) and one element.
+    vs.realServers[0]!.spec = { ...vs.realServers[0]!.spec, weight: 2 };
+    vs.realServers[0]!.refresh();
+    const second = render([vs], first.next, { states });
+    expect(rulesIn(second.lines, S)).toEqual([`${M} dnat ip to numgen inc mod 800 map @w_tcp_10_0_0_1_80`]);
+    expect(second.lines.filter((l) => l.includes("element"))).toEqual(["add element ip director w_tcp_10_0_0_1_80 { 799 : 10.1.0.1 . 80 }"]);
+    // And back: the slot past the end goes, nothing else moves.
+    vs.realServers[0]!.spec = { ...vs.realServers[0]!.spec, weight: 1 };
+    vs.realServers[0]!.refresh();
+    const third = render([vs], second.next, { states });
+    expect(third.lines.filter((l) => l.includes("element"))).toEqual(["delete element ip director w_tcp_10_0_0_1_80 { 799 }"]);
+    expect(WRR_SMALL_ROUND).toBeLessThan(799);
+    expect(WRR_MAX_SLOTS).toBeGreaterThan(800);
+  });
+
+  it("wrrSlots: shares exact after any change, and a change of one weight by d moves at most 2·|d| + 1 slots", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 2, maxLength: 40 }),
+        fc.nat(),
+        fc.integer({ min: -5, max: 5 }),
+        (weights, at, d) => {
+          const k = at % weights.length;
+          const targets = weights.map((_, i) => `t${i}`);
+          const want = (ws: number[]) => ws.map((n, i) => ({ target: targets[i]!, n }));
+          const before = wrrSlots(want(weights), null);
+          const after = [...weights];
+          after[k] = Math.max(1, after[k]! + d);
+          const slots = wrrSlots(want(after), before);
+          expect(slots).toHaveLength(after.reduce((a, b) => a + b, 0));
+          for (const [i, n] of after.entries()) expect(slots.filter((x) => x === targets[i]).length).toBe(n);
+          let moved = 0;
+          for (let i = 0; i < Math.max(slots.length, before.length); i++) if (slots[i] !== before[i]) moved++;
+          expect(moved).toBeLessThanOrEqual(2 * Math.abs(after[k]! - weights[k]!) + 1);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+

@@ -11,13 +11,15 @@
  *                      unreachable — also what a position without destination comes to)
  *   filter prerouting and output at priority -90 → persist (persistence only): right after DNAT, before routing,
  *                      templates are checked, recorded and refreshed (see below)
- *   filter forward:    named counters per real server (new connections, packets and bytes each way)
+ *   filter forward:    named counters per real server (new connections, packets and bytes each way), reached
+ *                      through three counter maps per service: a hash lookup per packet, not a rule per server
  *   nat postrouting:   full NAT (real servers with forward: fullnat): connections DNATed to them leave with the
  *                      director's address as source (masquerade: the address of the interface toward the real
  *                      server), so replies come back to the director without a route on the real server
  *
  * Dispatch, by scheduler:
- *   rr, wrr          numgen inc mod W map { slot ranges : RS . port }        rr: one slot each; wrr: weight / gcd
+ *   rr, wrr          numgen inc mod W map { slot ranges : RS . port }        rr: one slot each; wrr: weight / gcd,
+ *                    or numgen inc mod W map @w_…                            in IPVS wrr's order (see below)
  *   lc wlc sed nq    numgen random mod K map { … }                           slots from reweight.ts
  *   sh, dh           jhash ip saddr | ip saddr . tcp sport | ip daddr mod 256 seed S map { bucket ranges : … }
  *   mh               jhash ip saddr [. tcp sport] mod 4093 seed S map @h_…  (a named map: a change sends only the
@@ -26,9 +28,14 @@
  * input rule refuses it. S is fixed per virtual service (FNV-1a of "tcp/VIP:port"), so two directors with the same
  * configuration send each flow to the same real server. The tables themselves are the kernel's (tables.ts).
  *
- * Difference from IPVS wrr: the share of each server is exact over every W connections, but the order inside a
- * round is grouped (A A A B B C), not interleaved (A A B A B C) — numgen has no per-server cursor — and the round
- * restarts at its first slot whenever the service's rules are rewritten (a change to that service, not to others).
+ * wrr: the W slots of a round hold the servers in the order ip_vs_wrr.c picks them (weights 4:3:2 give
+ * A A B A B C A B C). Rounds of up to WRR_SMALL_ROUND slots are written in the rule, as runs of consecutive slots,
+ * afresh at each change. Larger rounds (up to WRR_MAX_SLOTS) live in a named map, one element a slot: the first
+ * layout is IPVS's order, and a change then moves only the slots it must (wrrSlots), so a weight change with
+ * 1,000 servers is a few elements, not the round — the order inside the round drifts from IPVS's as it does.
+ * Rounds larger still are written in the rule grouped (A A A A B B B C C). In every case the shares over a round
+ * are exact. The round restarts at its first slot whenever the service's rule is rewritten (a change of W, or of
+ * anything in that service's chain), where IPVS keeps its cursor.
  * A server that leaves the maps (weight 0, draining, maintenance, failed check) keeps its established connections:
  * conntrack already holds their mapping, exactly the quiesced semantics of IPVS weight 0.
  *
@@ -82,7 +89,7 @@ export function counterNames(vs: VirtualService, rsHost: string, rsPort: number)
 
 export type Dispatch =
   /** numgen: each real server takes `n` consecutive slots of Σn. */
-  | { kind: "numgen"; mode: "inc" | "random"; slots: readonly { rs: RealServer; n: number }[] }
+  | { kind: "numgen"; mode: "inc" | "random"; slots: readonly { rs: RealServer; n: number }[]; map?: string }
   /** jhash KEY mod table.length: per position its real server or null; in a named map when `map` is set. */
   | { kind: "jhash"; key: string; seed: number; table: readonly (RealServer | null)[]; map?: string };
 
@@ -111,10 +118,12 @@ export interface TableState {
   positions: Map<string, (string | null)[] | null>;
   /** Template maps. */
   templates: Set<string>;
+  /** Counter maps (real server → its named counter) and their elements as last applied; null = unknown. */
+  counterMaps: Map<string, string | null>;
 }
 
 export function emptyState(): TableState {
-  return { counters: new Set(), chains: new Map(), positions: new Map(), templates: new Set() };
+  return { counters: new Set(), chains: new Map(), positions: new Map(), templates: new Set(), counterMaps: new Map() };
 }
 
 /** "host . port" of a real server, as nft writes a concatenated map value. */
@@ -150,21 +159,34 @@ interface Rendered {
   jumps: string[];
   keys: string[];
   counters: string[];
+  /** Counter maps: name → elements. */
+  counterMaps: Map<string, string>;
   next: TableState;
 }
 
 function renderDispatch(d: Dispatch, prev: TableState, out: Rendered, proto: string): string | null {
-  const t = `ip ${TABLE}`;
   if (d.kind === "numgen") {
     const slots = d.slots.filter((s) => s.n > 0);
     if (slots.length === 0) return null;
     const g = slots.reduce((acc, s) => gcd(acc, s.n), 0);
+    const w = slots.reduce((acc, s) => acc + s.n / g, 0);
+    if (d.mode === "inc" && d.map !== undefined && w > WRR_SMALL_ROUND && w <= WRR_MAX_SLOTS) {
+      // A large round in a named map, a slot an element: a change moves only the slots it must (wrrSlots).
+      const before = prev.positions.get(d.map);
+      const values = wrrSlots(
+        slots.map((s) => ({ target: target(s.rs), n: s.n / g })),
+        before ?? null,
+      );
+      return `numgen inc mod ${w} map @${namedMap(d.map, values, prev, out, proto)}`;
+    }
+    // A small round (rr, wrr) in IPVS wrr's order; random (lc family), or a round too large for one element a
+    // slot: grouped, a run of slots per server.
+    const runs = d.mode === "inc" && w <= WRR_SMALL_ROUND ? wrrRuns(slots.map((s) => s.n)) : slots.map((s, index) => ({ index, n: s.n / g }));
     let slot = 0;
-    const entries = slots.map((s) => {
-      const n = s.n / g;
-      const range = n === 1 ? `${slot}` : `${slot}-${slot + n - 1}`;
-      slot += n;
-      return `${range} : ${target(s.rs)}`;
+    const entries = runs.map((r) => {
+      const range = r.n === 1 ? `${slot}` : `${slot}-${slot + r.n - 1}`;
+      slot += r.n;
+      return `${range} : ${target(slots[r.index]!.rs)}`;
     });
     return `numgen ${d.mode} mod ${slot} map { ${entries.join(", ")} }`;
   }
@@ -175,8 +197,15 @@ function renderDispatch(d: Dispatch, prev: TableState, out: Rendered, proto: str
     if (r.length === 0) return null;
     return `${hash} map { ${r.map((x) => `${x.from === x.to ? x.from : `${x.from}-${x.to}`} : ${x.value}`).join(", ")} }`;
   }
-  // A named map: only the positions that moved are sent (all of them when the contents are unknown).
-  const name = d.map;
+  return `${hash} map @${namedMap(d.map, values, prev, out, proto)}`;
+}
+
+/**
+ * A named map of positions (numgen slots or jhash buckets) → real server: made when new, and sent only the
+ * positions that changed (all of them when its contents are unknown: a previous agent's). Returns its name.
+ */
+function namedMap(name: string, values: readonly (string | null)[], prev: TableState, out: Rendered, proto: string): string {
+  const t = `ip ${TABLE}`;
   const before = prev.positions.get(name);
   if (before === undefined) out.defs.push(`add map ${t} ${name} { typeof numgen inc mod 2 : ip daddr . ${proto} dport; }`);
   const del: number[] = [];
@@ -187,39 +216,138 @@ function renderDispatch(d: Dispatch, prev: TableState, out: Rendered, proto: str
       if (v !== null) add.push(`${b} : ${v}`);
     });
   } else {
-    values.forEach((v, b) => {
+    for (let b = 0; b < Math.max(values.length, before.length); b++) {
+      const v = values[b] ?? null;
       const was = before[b] ?? null;
-      if (v === was) return;
+      if (v === was) continue;
       if (was !== null) del.push(b);
       if (v !== null) add.push(`${b} : ${v}`);
-    });
+    }
   }
   if (del.length) out.elems.push(`delete element ${t} ${name} { ${del.join(", ")} }`);
   if (add.length) out.elems.push(`add element ${t} ${name} { ${add.join(", ")} }`);
-  out.next.positions.set(name, values);
-  return `${hash} map @${name}`;
+  out.next.positions.set(name, [...values]);
+  return name;
 }
 
-/** The counting rules of a service, kept until its list of real servers changes (most changes leave it). */
-const counting = new WeakMap<VirtualService, { key: string; rules: string[]; counters: string[] }>();
+/** Rounds of at most this many slots are written whole, in IPVS wrr's order (a few KB: the session takes them). */
+export const WRR_SMALL_ROUND = 256;
+/** Rounds of at most this many slots go in a named map, one element a slot; larger ones are written whole, grouped. */
+export const WRR_MAX_SLOTS = 16_384;
 
-function countingRules(vs: VirtualService): { rules: string[]; counters: string[] } {
+/**
+ * The slots of a large wrr round (`want`: each server's slot count, in configuration order): when the map's
+ * contents are known, each slot keeps its server where it can — slots past the new round's end are dropped, a
+ * server with more slots than it should have gives up its last ones, and freed slots go to the servers short of
+ * theirs in order — so a weight change of one server moves a few elements, not the round. The order inside the
+ * round then drifts from IPVS's (the shares stay exact). Unknown contents: the round in IPVS wrr's order.
+ */
+export function wrrSlots(want: readonly { target: string; n: number }[], before: readonly (string | null)[] | null): string[] {
+  const total = want.reduce((acc, x) => acc + x.n, 0);
+  if (before === null) {
+    // wrrRuns gives the round of the weights over their gcd; a larger common factor repeats it.
+    const round = wrrRuns(want.map((x) => x.n)).flatMap((r) => Array<string>(r.n).fill(want[r.index]!.target));
+    return Array.from({ length: total / round.length }, () => round).flat();
+  }
+  const quota = new Map(want.map((x) => [x.target, x.n]));
+  const out: (string | null)[] = before.slice(0, total);
+  while (out.length < total) out.push(null);
+  const held = new Map<string, number>();
+  for (let i = 0; i < total; i++) {
+    const v = out[i];
+    if (v === null || v === undefined) {
+      out[i] = null;
+      continue;
+    }
+    const h = held.get(v) ?? 0;
+    if (h >= (quota.get(v) ?? 0)) out[i] = null;
+    else held.set(v, h + 1);
+  }
+  let free = 0;
+  for (const x of want)
+    for (let need = x.n - (held.get(x.target) ?? 0); need > 0; need--) {
+      while (out[free] !== null) free++;
+      out[free] = x.target;
+    }
+  return out as string[];
+}
+
+/**
+ * One round of IPVS wrr (ip_vs_wrr.c) as runs of consecutive picks of one server: the current weight cw starts at
+ * the largest weight and steps down by the gcd; each pass takes, in configuration order, the servers whose weight
+ * is at least cw. A round is Σ weight / gcd picks. Passes where only the heaviest server qualifies are taken in one
+ * step; a pass costs the servers it takes.
+ */
+export function wrrRuns(weights: readonly number[]): { index: number; n: number }[] {
+  if (weights.length === 0) return [];
+  const g = weights.reduce((acc, w) => gcd(acc, w), 0);
+  const w = weights.map((x) => x / g);
+  // Servers by weight, heaviest first (ties in configuration order); `eligible`: those with w ≥ cw, in order.
+  const byWeight = w.map((_, i) => i).sort((a, b) => w[b]! - w[a]! || a - b);
+  const eligible: number[] = [];
+  let next = 0;
+  const runs: { index: number; n: number }[] = [];
+  const pick = (index: number, n: number): void => {
+    const last = runs[runs.length - 1];
+    if (last?.index === index) last.n += n;
+    else runs.push({ index, n });
+  };
+  for (let cw = w[byWeight[0]!]!; cw >= 1; ) {
+    while (next < byWeight.length && w[byWeight[next]!]! >= cw) {
+      const i = byWeight[next++]!;
+      let at = eligible.length;
+      while (at > 0 && eligible[at - 1]! > i) at--;
+      eligible.splice(at, 0, i);
+    }
+    // Until the next weight down, each pass takes the same servers; a lone one takes all those passes at once.
+    const below = next < byWeight.length ? w[byWeight[next]!]! : 0;
+    if (eligible.length === 1) {
+      pick(eligible[0]!, cw - below);
+      cw = below;
+      continue;
+    }
+    for (const i of eligible) pick(i, 1);
+    cw--;
+  }
+  return runs;
+}
+
+/**
+ * The counting of a service: three rules in filter forward, whatever the number of its real servers, each looking
+ * the packet's real server up in a counter map (real server address . port → its named counter): new connections
+ * and packets/bytes toward the real servers by the destination, replies by the source. A packet costs one hash
+ * lookup, not a rule per real server. Counters and map elements exist for every real server listed, eligible or
+ * not (a drained one still carries its connections). Kept until the service's list of real servers changes.
+ */
+const counting = new WeakMap<VirtualService, { key: string; rules: string[]; counters: string[]; maps: Map<string, string> }>();
+
+function countingRules(vs: VirtualService): { rules: string[]; counters: string[]; maps: Map<string, string> } {
   const proto = vs.spec.protocol;
   const key = `${proto} ${vs.realServers.map((r) => r.address).join(" ")}`;
   const hit = counting.get(vs);
   if (hit?.key === key) return hit;
+  const id = serviceId(vs);
   const orig = `meta l4proto ${proto} ct original ip daddr ${vs.host} ct original proto-dst ${vs.port}`;
-  const rules: string[] = [];
   const counters: string[] = [];
-  // Counters for every real server listed, eligible or not (a drained one still carries its connections).
+  const elems = { conns: [] as string[], in: [] as string[], out: [] as string[] };
   for (const r of vs.realServers) {
     const c = counterNames(vs, r.host, r.port);
     counters.push(c.conns, c.in, c.out);
-    rules.push(`${orig} ct direction original ip daddr ${r.host} ${proto} dport ${r.port} ct state new counter name "${c.conns}"`);
-    rules.push(`${orig} ct direction original ip daddr ${r.host} ${proto} dport ${r.port} counter name "${c.in}"`);
-    rules.push(`${orig} ct direction reply ip saddr ${r.host} ${proto} sport ${r.port} counter name "${c.out}"`);
+    elems.conns.push(`${target(r)} : "${c.conns}"`);
+    elems.in.push(`${target(r)} : "${c.in}"`);
+    elems.out.push(`${target(r)} : "${c.out}"`);
   }
-  const entry = { key, rules, counters };
+  const maps = new Map<string, string>();
+  const rules: string[] = [];
+  if (vs.realServers.length > 0) {
+    maps.set(`cm_${id}`, elems.conns.join(", "));
+    maps.set(`im_${id}`, elems.in.join(", "));
+    maps.set(`om_${id}`, elems.out.join(", "));
+    rules.push(`${orig} ct direction original ct state new counter name ip daddr . ${proto} dport map @cm_${id}`);
+    rules.push(`${orig} ct direction original counter name ip daddr . ${proto} dport map @im_${id}`);
+    rules.push(`${orig} ct direction reply counter name ip saddr . ${proto} sport map @om_${id}`);
+  }
+  const entry = { key, rules, counters, maps };
   counting.set(vs, entry);
   return entry;
 }
@@ -235,6 +363,7 @@ function renderService(plan: ServicePlan, prev: TableState, out: Rendered): void
   const orig = `meta l4proto ${proto} ct original ip daddr ${vs.host} ct original proto-dst ${vs.port}`;
   const counting = countingRules(vs);
   out.counters.push(...counting.counters);
+  for (const [m, elements] of counting.maps) out.counterMaps.set(m, elements);
   forward.push(...counting.rules);
   const fullnat = vs.realServers.filter((r) => r.spec.forward === "fullnat");
   if (fullnat.length > 0) postrouting.push(`${orig} ct status dnat ip daddr . ${proto} dport { ${fullnat.map(target).join(", ")} } masquerade`);
@@ -273,7 +402,7 @@ function renderService(plan: ServicePlan, prev: TableState, out: Rendered): void
  * batch atomically. `next` is the state once it has.
  */
 export function renderBatch(plans: Iterable<ServicePlan>, prev: TableState, keep: ReadonlySet<string> = new Set()): { script: string | null; next: TableState } {
-  const next: TableState = { counters: new Set(), chains: new Map(), positions: new Map(), templates: new Set() };
+  const next = emptyState();
   const chains = new Map<string, string[]>([
     ["prerouting", ["jump services"]],
     ["output", ["jump services"]],
@@ -281,7 +410,7 @@ export function renderBatch(plans: Iterable<ServicePlan>, prev: TableState, keep
     ["forward", []],
     ["postrouting", []],
   ]);
-  const r: Rendered = { chains, defs: [], elems: [], jumps: [], keys: [], counters: [], next };
+  const r: Rendered = { chains, defs: [], elems: [], jumps: [], keys: [], counters: [], counterMaps: new Map(), next };
   for (const p of plans) renderService(p, prev, r);
   // The DNAT rules live once per service in a regular chain that both NAT hooks reach through one verdict map.
   chains.set("services", r.jumps.length ? [`ip daddr . meta l4proto . th dport vmap { ${r.jumps.join(", ")} }`] : []);
@@ -301,6 +430,17 @@ export function renderBatch(plans: Iterable<ServicePlan>, prev: TableState, keep
   for (const c of chains.keys()) if (c.startsWith("s_") && !prev.chains.has(c)) body.push(`add chain ${t} ${c}`);
   if (persist) for (const [c, def] of Object.entries(PERSIST)) if (!prev.chains.has(c)) body.push(`add chain ${t} ${c} { ${def} }`);
   body.push(...r.defs, ...r.elems);
+  // New counters, then the counter maps that name them (rewritten whole when their real servers changed), before
+  // the forward rules that look them up.
+  body.push(...r.counters.filter((n) => !prev.counters.has(n)).map((n) => `add counter ${t} ${n}`));
+  for (const [m, elements] of r.counterMaps) {
+    next.counterMaps.set(m, elements);
+    const was = prev.counterMaps.get(m);
+    if (was === elements) continue;
+    if (was === undefined) body.push(`add map ${t} ${m} { type ipv4_addr . inet_service : counter; }`);
+    else body.push(`flush map ${t} ${m}`);
+    body.push(`add element ${t} ${m} { ${elements} }`);
+  }
   // Services' chains first, then the verdict map that jumps to them, then the hooks.
   const order = [...[...chains.keys()].filter((c) => c.startsWith("s_")), "services", "prerouting", "output", "input", "persist", ...(persist ? Object.keys(PERSIST) : []), "forward", "postrouting"];
   for (const c of order) {
@@ -308,7 +448,6 @@ export function renderBatch(plans: Iterable<ServicePlan>, prev: TableState, keep
     const text = rules.join("\n");
     next.chains.set(c, text);
     if (prev.chains.get(c) === text) continue;
-    if (c === "forward") body.push(...r.counters.filter((n) => !prev.counters.has(n)).map((n) => `add counter ${t} ${n}`));
     body.push(`flush chain ${t} ${c}`, ...rules.map((rule) => `add rule ${t} ${c} ${rule}`));
   }
   for (const [c, rules] of prev.chains) {
@@ -326,7 +465,12 @@ export function renderBatch(plans: Iterable<ServicePlan>, prev: TableState, keep
     if (keep.has(m)) next.templates.add(m);
     else body.push(`delete map ${t} ${m}`);
   }
-  // Counters are used by the forward rules only, which the loop above made those of `next`.
+  for (const [m, elements] of prev.counterMaps) {
+    if (next.counterMaps.has(m)) continue;
+    if (keep.has(m)) next.counterMaps.set(m, elements);
+    else body.push(`delete map ${t} ${m}`);
+  }
+  // Counters are named by the counter maps only, which the above made those of `next` (or deleted).
   for (const n of prev.counters) {
     if (next.counters.has(n)) continue;
     if (keep.has(n)) next.counters.add(n);
