@@ -163,4 +163,14 @@ describe("kernel engine (nftables VS/NAT) in network namespaces", () => {
     for (const who of out.split("\n").map((l) => l.trim()).filter((l) => l !== "")) counts[who] = (counts[who] ?? 0) + 1;
     expect(counts).toEqual({ rs1: 200, rs2: 100, rs3: 1 });
   });
+
+  it("its table removed from outside (nft flush ruleset, as a firewall reload does) is put back by itself", async () => {
+    const from = t.out.length;
+    expect(inNs(NS.director, "nft", "flush", "ruleset").status).toBe(0);
+    expect(inNs(NS.director, "nft", "list", "table", "ip", "director").status).not.toBe(0);
+    await waitFor(() => inNs(NS.director, "nft", "list", "chain", "ip", "director", "s_tcp_10_201_0_1_80").stdout.includes("map @w_tcp_10_201_0_1_80"), "the table back");
+    expect(t.out.slice(from)).toMatch(/removed from outside/);
+    // Forwarding again (the round restarted: 200:100:1 sends its first hundred to rs1).
+    expect(Array.from({ length: 3 }, () => curl())).toEqual(["rs1", "rs1", "rs1"]);
+  });
 });

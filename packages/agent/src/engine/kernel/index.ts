@@ -47,6 +47,9 @@ const SUPPORTED = new Set(["rr", "wrr", "sh", "dh", "mh", "lc", "wlc", "sed", "n
 const STATELESS = new Set(["sh", "dh", "mh"]);
 /** VS/DR: how often routes and neighbours are checked again, and how long opening a service waits for ARP. */
 const LINK_CHECK_MS = 2_000;
+/** A failed batch is tried again after 1 s, then 2, 4 … at most 30 s apart. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 const RESOLVE_WAIT_MS = 1_000;
 /** Neighbour states that need no probe: confirmed, static, or being resolved right now. */
 const FRESH_STATES = new Set(["REACHABLE", "PERMANENT", "NOARP", "DELAY", "PROBE", "INCOMPLETE"]);
@@ -83,6 +86,11 @@ export class KernelEngine implements Engine {
   private readonly session = new NftSession();
   /** Each counter's value at the last poll ("family name packets|bytes"). */
   private lastRead = new Map<string, number>();
+  /** After a refused or failed batch: the next try (1, 2, 4 … 30 s), until a batch goes through. */
+  private retry: { timer: NodeJS.Timeout; delay: number } | undefined;
+  private retryDelay = 0;
+  /** closeAll() was called: nothing is tried again. */
+  private closed = false;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -111,6 +119,7 @@ export class KernelEngine implements Engine {
   }
 
   async open(vs: VirtualService): Promise<void> {
+    this.closed = false;
     this.services.set(vs, newServiceState());
     this.follow(vs);
     try {
@@ -170,6 +179,9 @@ export class KernelEngine implements Engine {
     this.linkTimer = undefined;
     if (this.settleTimer) clearTimeout(this.settleTimer.timer);
     this.settleTimer = undefined;
+    if (this.retry) clearTimeout(this.retry.timer);
+    this.retry = undefined;
+    this.closed = true;
     this.session.close();
   }
 
@@ -190,7 +202,13 @@ export class KernelEngine implements Engine {
       natCounters = this.state.chains.size > 0 ? await readCounters("ip") : new Map();
       drCounters = this.drTable.chains.size > 0 ? await readCounters("netdev") : new Map();
     } catch (e) {
-      this.ctx.log.warn({ err: e }, "kernel engine: cannot read counters");
+      // The table gone from under the agent (`nft flush ruleset`, as a firewall reload does): put it back now
+      // rather than at the next change.
+      if (/No such file or directory/.test((e as Error).message)) {
+        this.ctx.log.warn("kernel engine: the agent's nftables table was removed from outside (flush ruleset?); putting it back");
+        this.known = false;
+        this.reapply();
+      } else this.ctx.log.warn({ err: e }, "kernel engine: cannot read counters");
       return;
     }
     const seen = new Map<string, number>();
@@ -310,7 +328,34 @@ export class KernelEngine implements Engine {
     }
   }
 
+  /**
+   * Brings the kernel to the service table. A batch that fails (nft refused it, or did not answer) leaves the
+   * kernel at its previous state; the table is read again and the whole state tried again later with back-off,
+   * so a passing trouble does not leave forwarding stale until the next change.
+   */
   private apply(): Promise<void> {
+    const run = this.applyNow();
+    run.then(
+      () => {
+        this.retryDelay = 0;
+        if (this.retry) clearTimeout(this.retry.timer);
+        this.retry = undefined;
+      },
+      () => {
+        if (this.retry || this.closed) return;
+        this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay === 0 ? RETRY_FIRST_MS : this.retryDelay * 2);
+        const timer = setTimeout(() => {
+          this.retry = undefined;
+          this.reapply();
+        }, this.retryDelay);
+        timer.unref();
+        this.retry = { timer, delay: this.retryDelay };
+      },
+    );
+    return run;
+  }
+
+  private applyNow(): Promise<void> {
     const run = this.chain.then(async () => {
       if (this.services.size === 0) {
         if (this.state.chains.size > 0 || this.drTable.chains.size > 0 || !this.known) await KernelEngine.remove();

@@ -2,6 +2,7 @@
  * NftSession against the real nft, in a network namespace made and removed here (root, nftables).
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { NftSession, SESSION_MAX_CHARS } from "./nft.js";
 
@@ -114,5 +115,21 @@ describe("NftSession: an nft that does not answer", () => {
     await s.run("add table ip z\n");
     expect(viaFile).toEqual(["add table ip z\n"]);
     expect(s.pid).toBeUndefined();
+  });
+
+  it("one that exits without answering (an nft without its interactive CLI) hands each batch to nft -f, then is not started again", async () => {
+    const starts = `/tmp/nft-test-starts-${process.pid}`;
+    rmSync(starts, { force: true });
+    const noCli = ["python3", "-c", `import sys\nopen('${starts}', 'a').write('x')\nsys.stderr.write('Error: interactive CLI not supported in this build\\n')\nsys.exit(1)`];
+    const viaFile: string[] = [];
+    const s = new NftSession(noCli, async (script) => void viaFile.push(script), 5_000);
+    await s.run("add table ip a\n");
+    await s.run("add table ip b\n");
+    expect(viaFile).toEqual(["add table ip a\n", "add table ip b\n"]);
+    // Two silent starts: interactive mode is given up; the next batch starts no nft -i.
+    await s.run("add table ip c\n");
+    expect(viaFile).toHaveLength(3);
+    expect(readFileSync(starts, "utf8")).toBe("xx");
+    rmSync(starts);
   });
 });

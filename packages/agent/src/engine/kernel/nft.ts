@@ -18,8 +18,9 @@
  * stderr with the line's text; an error reported before that is the batch's own. A session that exits or has
  * read SESSION_MAX_TOTAL characters (libedit keeps a history of every line) is ended and the next batch starts a
  * new one. One that does not answer in time is killed, and its batch refused only once it has exited (never
- * applied after its caller was told it failed). If new sessions twice in a row answer nothing, interactive mode
- * is taken as unusable here and every batch goes through `nft -f`. Scripts that are not safe to put on one line
+ * applied after its caller was told it failed); one that exits without having answered anything (an nft built
+ * without its interactive CLI) hands its batch to `nft -f`. If new sessions twice in a row answer nothing,
+ * interactive mode is given up for ten minutes: every batch goes through `nft -f`. Scripts that are not safe to put on one line
  * (comments, lists over several lines) also go through `nft -f`.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
@@ -62,8 +63,10 @@ export const SESSION_MAX_CHARS = 8 * 1024;
 export const SESSION_MAX_TOTAL = 16 * 1024 * 1024;
 /** How long a batch may take before its nft is killed. */
 const SESSION_TIMEOUT_MS = 20_000;
-/** How many new sessions in a row may fail to answer their first batch before interactive mode is given up. */
+/** How many new sessions in a row may fail to answer their first batch before interactive mode is given up… */
 const SESSION_MAX_DEAD_STARTS = 2;
+/** …for this long (then tried again). */
+const SESSION_GIVE_UP_MS = 10 * 60_000;
 
 /**
  * What cannot be one line: a comment (`#` would swallow the rest of the line), a line continued (`\`), an element
@@ -77,6 +80,7 @@ interface Pending {
   resolve: () => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  script: string;
 }
 
 /** One `nft -i` and what it has said. Its handlers keep working after it stops being the current one. */
@@ -97,8 +101,8 @@ export class NftSession {
   private seq = 0;
   /** New sessions in a row that did not answer their first batch. */
   private deadStarts = 0;
-  /** Interactive mode did not work here: every batch goes through `nft -f`. */
-  private unusable = false;
+  /** Until then, interactive mode is not tried (it did not work): every batch goes through `nft -f`. */
+  private unusableUntil = 0;
   /** Batches run one after the other. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -121,7 +125,7 @@ export class NftSession {
   /** Applies one batch (lines of nft commands) as one transaction; rejects with nft's error. */
   run(script: string): Promise<void> {
     const next = this.queue.then(() =>
-      this.unusable || script.length > SESSION_MAX_CHARS || NOT_ONE_LINE.test(script) ? this.oneShot(script) : this.send(script),
+      Date.now() < this.unusableUntil || script.length > SESSION_MAX_CHARS || NOT_ONE_LINE.test(script) ? this.oneShot(script) : this.send(script),
     );
     this.queue = next.catch(() => {});
     return next;
@@ -149,9 +153,16 @@ export class NftSession {
     const marker = `director-batch-end-${++this.seq}`;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => void this.timedOut(p), this.timeoutMs);
-      p.pending = { marker, resolve, reject, timer };
+      p.pending = { marker, resolve, reject, timer, script };
       p.child.stdin.write(`${line}\n${marker}\n`);
     });
+  }
+
+  /** A new session that answered nothing: twice in a row, and interactive mode is given up for a while. */
+  private deadStart(): void {
+    if (++this.deadStarts < SESSION_MAX_DEAD_STARTS) return;
+    this.deadStarts = 0;
+    this.unusableUntil = Date.now() + SESSION_GIVE_UP_MS;
   }
 
   /**
@@ -164,7 +175,7 @@ export class NftSession {
     if (!pending) return;
     p.pending = undefined;
     if (this.proc === p) this.proc = undefined;
-    if (p.answered === 0 && ++this.deadStarts >= SESSION_MAX_DEAD_STARTS) this.unusable = true;
+    if (p.answered === 0) this.deadStart();
     p.child.kill("SIGKILL");
     await p.exit;
     pending.reject(new Error(`nft did not answer within ${this.timeoutMs / 1000} s and was stopped; its batch may or may not have been applied`));
@@ -195,7 +206,16 @@ export class NftSession {
       if (!pending) return;
       p.pending = undefined;
       clearTimeout(pending.timer);
-      pending.reject(new Error(why));
+      const said = p.stderr.trim().split("\n")[0];
+      if (p.answered === 0) {
+        // It left without answering anything (an nft built without its interactive CLI says so and exits): the
+        // batch goes through `nft -f` instead. Our batches can be applied again (each chain is flushed before its
+        // rules are added), in case it was applied before nft died.
+        this.deadStart();
+        this.oneShot(pending.script).then(pending.resolve, pending.reject);
+        return;
+      }
+      pending.reject(new Error(said ? `${why}: ${said}` : why));
     };
     child.on("error", (e: NodeJS.ErrnoException) => {
       gone(e.code === "ENOENT" ? "nft is not installed (Debian package nftables)" : `cannot run nft: ${e.message}`);

@@ -238,9 +238,11 @@ export const WRR_MAX_SLOTS = 16_384;
 /**
  * The slots of a large wrr round (`want`: each server's slot count, in configuration order): when the map's
  * contents are known, each slot keeps its server where it can — slots past the new round's end are dropped, a
- * server with more slots than it should have gives up its last ones, and freed slots go to the servers short of
- * theirs in order — so a weight change of one server moves a few elements, not the round. The order inside the
- * round then drifts from IPVS's (the shares stay exact). Unknown contents: the round in IPVS wrr's order.
+ * server with more slots than it should have gives up its last ones, a server short of one takes a free slot,
+ * and one short of several takes evenly spaced slots (their holders moving to the free ones), so that a server
+ * back from weight 0 is not sent its whole share in one burst — so a weight change of one server moves a few
+ * elements (at most about three per slot of change), not the round. The order inside the round then drifts from
+ * IPVS's (the shares stay exact). Unknown contents: the round in IPVS wrr's order.
  */
 export function wrrSlots(want: readonly { target: string; n: number }[], before: readonly (string | null)[] | null): string[] {
   const total = want.reduce((acc, x) => acc + x.n, 0);
@@ -263,12 +265,27 @@ export function wrrSlots(want: readonly { target: string; n: number }[], before:
     if (h >= (quota.get(v) ?? 0)) out[i] = null;
     else held.set(v, h + 1);
   }
-  let free = 0;
-  for (const x of want)
-    for (let need = x.n - (held.get(x.target) ?? 0); need > 0; need--) {
-      while (out[free] !== null) free++;
-      out[free] = x.target;
+  const free = new Set<number>();
+  for (let i = 0; i < total; i++) if (out[i] === null) free.add(i);
+  const takeFree = (): number => {
+    const f = free.values().next().value as number;
+    free.delete(f);
+    return f;
+  };
+  for (const x of want) {
+    const need = x.n - (held.get(x.target) ?? 0);
+    if (need === 1) out[takeFree()] = x.target;
+    if (need <= 1) continue;
+    // Several slots (a server back from weight 0, or raised): spread over the round as IPVS would, not in one
+    // burst where slots happened to be free. Where a spot is another server's, that slot moves to a free one.
+    for (let j = 0; j < need; j++) {
+      let p = Math.floor(((j + 0.5) * total) / need);
+      while (out[p] === x.target) p = (p + 1) % total;
+      if (out[p] === null) free.delete(p);
+      else out[takeFree()] = out[p]!;
+      out[p] = x.target;
     }
+  }
   return out as string[];
 }
 
