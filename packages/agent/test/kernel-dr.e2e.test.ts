@@ -15,7 +15,7 @@ import { AgentConfig, type AgentConfigInput } from "@director/model";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { destinationOf } from "../src/engine/kernel/simulate.js";
 import type { VirtualService } from "../src/state/virtual-service.js";
-import { inNs, ip, planOf, Segment, waitFor } from "./helpers/netns.js";
+import { inNs, ip, planOf, Segment, tableCounters, waitFor } from "./helpers/netns.js";
 
 const SCRIPT = fileURLToPath(new URL("../../../scripts/dr-real-server.sh", import.meta.url));
 const TAG = `kdr${process.pid % 100000}`;
@@ -54,12 +54,7 @@ const counter = (svc: string, kind: "c" | "i", host: string) => `${kind}_${svc}_
 
 const nftIn = (host: string, ...args: string[]) => inNs(seg.ns(host), "nft", ...args);
 /** The named counters of a director's netdev table: name → packets. */
-function counters(host: string): Map<string, number> {
-  const r = nftIn(host, "-j", "list", "counters", "table", "netdev", "director");
-  expect(r.status, r.stderr).toBe(0);
-  const json = JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
-  return new Map(json.nftables.flatMap((i) => (i.counter ? [[i.counter.name, i.counter.packets] as const] : [])));
-}
+const counters = (host: string) => tableCounters(seg.ns(host), "netdev");
 const packets = (host: string, svc: string, rsHost: string) => counters(host).get(counter(svc, "i", rsHost)) ?? 0;
 const vsadm = (host: string, ...args: string[]) => {
   const r = seg.vsadm(host, ...args);

@@ -344,3 +344,11 @@ export function planOf(spec: VirtualServiceSpec, mutate?: (vs: VirtualService) =
   }
   return planService(vs, st, false).dispatch;
 }
+
+/** The named counters of a table in a namespace (`nft -j list counters table FAMILY director`): name → packets. */
+export function tableCounters(ns: string, family: "ip" | "netdev"): Map<string, number> {
+  const r = inNs(ns, "nft", "-j", "list", "counters", "table", family, "director");
+  if (r.status !== 0) throw new Error(`nft list counters in ${ns}: ${r.stderr}`);
+  const json = JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
+  return new Map(json.nftables.flatMap((i) => (i.counter ? [[i.counter.name, i.counter.packets] as const] : [])));
+}

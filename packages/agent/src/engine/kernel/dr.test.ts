@@ -340,4 +340,22 @@ describe("VS/DR ruleset (netdev director)", () => {
     const { script } = renderDrBatch([{ ...plan, link: { in: "ext.7", out: "lan0", mac: "02:00:00:00:00:aa" } }], emptyDrState());
     expect(script).toContain(`add chain netdev director in_ext_7 { type filter hook ingress device "ext.7" priority filter; policy accept; }`);
   });
+
+  it("UDP: every flow is recorded on its first datagram and follows its record; a flow without one is new: the table decides and counts it", () => {
+    const s = setup({ protocol: "udp", address: "10.0.0.1:53" }, ["10.1.0.1:53", "10.1.0.2:53", "10.1.0.3:53"]);
+    const { plan } = s.plan(0);
+    const { chain, out } = drRules(plan);
+    const P = chain[1]!.match(/jhash [^@]+ map @drc_udp_10_0_0_1_53/)?.[0];
+    expect(P).toBeDefined();
+    expect(chain[0]).toBe(
+      "ether daddr set ip saddr . udp sport map @drf_udp_10_0_0_1_53 update @drf_udp_10_0_0_1_53 { ip saddr . udp sport timeout 900s : ether daddr } goto dro_udp_10_0_0_1_53",
+    );
+    expect(chain[1]).toMatch(/update @drf_udp_10_0_0_1_53 \{ ip saddr \. udp sport timeout 900s : ether daddr \} counter name ether daddr map \{ 02:00:00:00:01:01 : "c_udp_10_0_0_1_53__10_1_0_1_53", .* goto dro_udp/);
+    expect(chain.some((r) => r.includes("tcp"))).toBe(false);
+    expect(out.some((r) => r.includes("c_udp"))).toBe(false); // new flows are counted in the chain, once
+    const { script } = renderDrBatch([plan], emptyDrState());
+    expect(script).toContain("add map netdev director drf_udp_10_0_0_1_53 { typeof ip saddr . udp sport : ether daddr; flags dynamic,timeout; size 1048576; }");
+    expect(script).toMatch(/10\.0\.0\.1 \. udp \. 53 : jump dr_udp_10_0_0_1_53/);
+  });
 });
+

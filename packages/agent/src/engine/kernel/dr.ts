@@ -33,8 +33,8 @@
  * connection table, and two directors with the same configuration (same seed, same table) send every packet of a
  * connection to the same real server — when the client's route to the VIP moves from one director to the other,
  * established connections go on without any state being synchronised (IPVS needs its sync daemon for that). Only
- * sh, dh and mh are stateless; rr, wrr and the lc family would send each packet elsewhere and are refused, as are
- * UDP and persistence (below).
+ * sh, dh and mh are stateless; rr, wrr and the lc family would send each packet elsewhere and are refused, as is
+ * persistence (below). UDP is handled apart (below).
  *
  * Quiesced real servers, and every other change of the table. IPVS keeps a connection on its real server whatever
  * happens to the scheduler afterwards (its connection entry decides, not the scheduler): a quiesced server (weight
@@ -68,13 +68,24 @@
  *     transition wherever they disagree with its own plan (records survive in the kernel);
  *   - a real server removed from the service: its recorded connections keep going to it until their records
  *     expire, its unrecorded ones move at once (IPVS keeps them all unless expire_nodest_conn);
- *   - UDP has no SYN: new and established flows cannot be told apart without recording every flow, so UDP is
- *     refused with VS/DR in this version; persistence (a template map per client prefix) likewise;
+ *   - persistence (a template map per client prefix) is refused with VS/DR in this version;
  *   - the flow map holds at most 1,048,576 records per service; when full, packets go unrecorded (SYNs to the
  *     new owner, others to the previous one until the transition ends);
  *   - the director forwards the frame without routing it, so the TTL is not decremented (IPVS DR routes it);
  *   - activeConns/inactiveConns stay 0 (no connection table); per real server, new connections (SYNs) and
  *     inbound packets and bytes are counted, outbound ones never pass the director.
+ *
+ * UDP has no SYN, so new and established flows cannot be told apart by a packet: every UDP flow is recorded on its
+ * first datagram, as IPVS makes a connection entry for it, and follows its record afterwards (each datagram
+ * restarts it; it lasts `timeouts.udp`, 300 s). The chain is then:
+ *       1  ether daddr set client map @drf, refresh the record     → dro   (a flow seen within the timeout)
+ *       2  ether daddr set P map @drc, record it, count it as new   → dro   (a new flow: the table decides)
+ *       3  ether daddr set P map @drc, count it as new              → dro   (the same when the flow map is full)
+ *       4  reject with icmp port-unreachable
+ * so no change of the table moves a flow seen within the timeout, and transitions (dre) are not needed for UDP.
+ * It costs a record per flow and a dynamic-map update per datagram (IPVS: a connection lookup per packet). Records
+ * are this director's: a flow moving to another director is scheduled there by the table, which is the same except
+ * at positions that changed since the flow began.
  *
  * MAC addresses come from the kernel's neighbour table (links.ts; the engine keeps them current, index.ts). A real
  * server whose MAC address is not known (yet), or that is not on the director's segment, counts as unavailable in
@@ -238,23 +249,36 @@ const NOT_SYN = "tcp flags & (syn | ack) != syn";
 /** The rules of a service's two chains. */
 export function drRules(plan: DrPlan): { chain: string[]; out: string[] } {
   const n = drNames(plan.vs);
-  const flow = "ip saddr . tcp sport";
+  const proto = plan.vs.spec.protocol;
+  const flow = `ip saddr . ${proto} sport`;
   const P = `jhash ${plan.key} mod ${plan.size} seed 0x${plan.seed.toString(16).padStart(8, "0")}`;
   const record = `update @${n.flows} { ${flow} timeout ${plan.timeout}s : ether daddr }`;
-  const chain = [
-    `${SYN} delete @${n.flows} { ${flow} : ether daddr }`,
-    `${NOT_SYN} ether daddr set ${flow} map @${n.flows} ${record} goto ${n.out}`,
-    `${SYN} ${P} @${n.moved} ether daddr set ${P} map @${n.table} ${record} goto ${n.out}`,
-    `${NOT_SYN} ether daddr set ${P} map @${n.moved} ${record} goto ${n.out}`,
-    `${NOT_SYN} ether daddr set ${P} map @${n.moved} goto ${n.out}`,
-    `ether daddr set ${P} map @${n.table} goto ${n.out}`,
-    "reject with icmp port-unreachable",
-  ];
+  const names = plan.servers.map(({ rs, mac }) => ({ mac, c: counterNames(plan.vs, rs.host, rs.port) }));
+  const newFlows = names.length > 0 ? ` counter name ether daddr map { ${names.map((x) => `${x.mac} : "${x.c.conns}"`).join(", ")} }` : "";
+  const chain =
+    proto === "udp"
+      ? [
+          // UDP: every flow is recorded on its first datagram (IPVS's connection entry), so a change of the table
+          // moves no flow that was seen within the timeout; a flow without record is new and the table decides.
+          `ether daddr set ${flow} map @${n.flows} ${record} goto ${n.out}`,
+          `ether daddr set ${P} map @${n.table} ${record}${newFlows} goto ${n.out}`,
+          `ether daddr set ${P} map @${n.table}${newFlows} goto ${n.out}`, // the flow map full: unrecorded
+          "reject with icmp port-unreachable",
+        ]
+      : [
+          `${SYN} delete @${n.flows} { ${flow} : ether daddr }`,
+          `${NOT_SYN} ether daddr set ${flow} map @${n.flows} ${record} goto ${n.out}`,
+          `${SYN} ${P} @${n.moved} ether daddr set ${P} map @${n.table} ${record} goto ${n.out}`,
+          `${NOT_SYN} ether daddr set ${P} map @${n.moved} ${record} goto ${n.out}`,
+          `${NOT_SYN} ether daddr set ${P} map @${n.moved} goto ${n.out}`,
+          `ether daddr set ${P} map @${n.table} goto ${n.out}`,
+          "reject with icmp port-unreachable",
+        ];
   const out: string[] = [];
-  if (plan.servers.length > 0) {
-    const names = plan.servers.map(({ rs, mac }) => ({ mac, c: counterNames(plan.vs, rs.host, rs.port) }));
+  if (names.length > 0) {
     // Separate rules: a flow recorded for a server no longer listed has no counter, and must still be forwarded.
-    out.push(`${SYN} counter name ether daddr map { ${names.map((x) => `${x.mac} : "${x.c.conns}"`).join(", ")} }`);
+    // New connections: a SYN (TCP); for UDP the chain counted the new flow already.
+    if (proto === "tcp") out.push(`${SYN}${newFlows}`);
     out.push(`counter name ether daddr map { ${names.map((x) => `${x.mac} : "${x.c.in}"`).join(", ")} }`);
   }
   out.push(`ether saddr set ${plan.link.mac} fwd to "${plan.link.out}"`);
@@ -282,7 +306,8 @@ export function renderDrBatch(plans: readonly DrPlan[], prev: DrTableState, keep
     for (const c of [n.chain, n.out]) if (!prev.chains.has(c)) defs.push(`add chain ${t} ${c}`);
     // The positions (typeof: a 32-bit integer key, as jhash's result) and their MAC addresses.
     for (const m of [n.table, n.moved]) if (!prev.tables.has(m) && !prev.moved.has(m)) defs.push(`add map ${t} ${m} { typeof numgen inc mod 2 : ether daddr; }`);
-    if (!prev.flows.has(n.flows)) defs.push(`add map ${t} ${n.flows} { typeof ip saddr . tcp sport : ether daddr; flags dynamic,timeout; size ${FLOW_MAP_SIZE}; }`);
+    if (!prev.flows.has(n.flows))
+      defs.push(`add map ${t} ${n.flows} { typeof ip saddr . ${plan.vs.spec.protocol} sport : ether daddr; flags dynamic,timeout; size ${FLOW_MAP_SIZE}; }`);
     next.flows.add(n.flows);
     for (const { rs } of plan.servers) {
       const c = counterNames(plan.vs, rs.host, rs.port);
@@ -327,7 +352,7 @@ export function renderDrBatch(plans: readonly DrPlan[], prev: DrTableState, keep
     serviceChains.push([n.out, out], [n.chain, chain]);
     const base = ingressChain(plan.link.in);
     if (!jumps.has(base)) jumps.set(base, { dev: plan.link.in, entries: [] });
-    jumps.get(base)!.entries.push(`${plan.vs.host} . tcp . ${plan.vs.port} : jump ${n.chain}`);
+    jumps.get(base)!.entries.push(`${plan.vs.host} . ${plan.vs.spec.protocol} . ${plan.vs.port} : jump ${n.chain}`);
   }
   // The table and the base chains, where not known to exist (re-adding an existing base chain is an update the
   // kernel commits: ~10 ms more per batch).

@@ -35,6 +35,7 @@ describe("kernel engine: what it takes and what it refuses", () => {
     { scheduler: "mh", schedulerFlags: ["mh-fallback"], realServers: [dr("10.1.0.1:80"), dr("10.1.0.2:80")] },
     { scheduler: "sh", schedulerFlags: ["sh-port"], realServers: [dr("10.1.0.1:80")], interface: "eth0" },
     { scheduler: "dh", realServers: [dr("10.1.0.1:80")] },
+    { scheduler: "mh", protocol: "udp", realServers: [dr("10.1.0.1:53")], address: "10.0.0.1:53" },
   ] satisfies Partial<VirtualServiceInput>[])("takes $scheduler $schedulerFlags $persistence", (over) => {
     expect(engine.refuse(spec(over))).toBeNull();
   });
@@ -58,7 +59,6 @@ describe("kernel engine: what it takes and what it refuses", () => {
       over: { scheduler: "mh", realServers: [dr("10.1.0.1:8080")] },
       why: /real server 10\.1\.0\.1:8080: with VS\/DR its port must be the virtual service's \(80\).*IPVS cannot map ports with direct routing either/,
     },
-    { over: { scheduler: "sh", protocol: "udp", realServers: [dr("10.1.0.1:80")] }, why: /VS\/DR in the kernel engine is TCP only/ },
     { over: { scheduler: "sh", persistence: { timeout: 60, prefixLength: 32 }, realServers: [dr("10.1.0.1:80")] }, why: /persistence is not available with VS\/DR/ },
     { over: { scheduler: "sh", interface: "eth0" }, why: /interface is for VS\/DR services/ },
     { over: { realServers: [{ address: "10.1.0.1:80", forward: "tun" }] }, why: /VS\/TUN needs IPIP tunnels, which this kernel does not have/ },

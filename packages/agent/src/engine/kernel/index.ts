@@ -21,7 +21,7 @@
  * services are conntrack's counts, taken every `kernelReweightSeconds` (the lc family re-weights from them).
  *
  * Not here yet: lblc, lblcr, fo, ovf, twos, one-packet scheduling, -x/-y thresholds, sorry server and quorum,
- * IPv6, VS/DR for UDP and with persistence. VS/TUN cannot be built on this kernel (no IPIP tunnels).
+ * IPv6, VS/DR with persistence. VS/TUN cannot be built on this kernel (no IPIP tunnels).
  * The tables are the agent's own (`ip director`, `netdev director`); nothing else is touched, and each is deleted
  * when the last kernel service using it goes. At its first change the engine reads what the tables already hold
  * (a previous agent's counters, maps, chains, VS/DR transitions) and adopts it, so a restart keeps counters,
@@ -426,7 +426,7 @@ export class KernelEngine implements Engine {
    */
   private planDirectRouting(): DrPlan[] {
     const now = this.ctx.now();
-    const timeout = this.ctx.timeouts().tcp;
+    const timeouts = this.ctx.timeouts();
     const plans: DrPlan[] = [];
     let settleAt: number | undefined;
     for (const [vs, st] of this.services) {
@@ -437,6 +437,8 @@ export class KernelEngine implements Engine {
       if (dispatch.kind !== "jhash") continue; // refused: DR takes sh, dh and mh only
       const names = drNames(vs);
       const recovered = { table: this.recovered.get(names.table), moved: this.recovered.get(names.moved) };
+      // Flow records last as IPVS's connection entries: `--set tcp` for TCP, `--set … udp` for UDP.
+      const timeout = vs.spec.protocol === "udp" ? timeouts.udp : timeouts.tcp;
       const r = planDr(vs, d, d.link, dispatch, (rs) => this.macOf(d, rs), timeout, now, recovered);
       this.recovered.delete(names.table);
       this.recovered.delete(names.moved);
@@ -707,8 +709,6 @@ function refuseDirectRouting(spec: VirtualServiceSpec): string | null {
     return `real servers ${dr[0]!.address} (dr) and ${other.address} (${other.forward}): a kernel service forwards either by VS/DR (frames at the interface, before the IP stack) or by VS/NAT (DNAT), not both; make them separate services`;
   if (!STATELESS.has(spec.scheduler))
     return `VS/DR needs a stateless scheduler: sh, dh or mh, not ${spec.scheduler} (the director sees only the client's half of each connection and keeps no connection table, so every packet of a connection must hash to the same real server)`;
-  if (spec.protocol !== "tcp")
-    return "VS/DR in the kernel engine is TCP only in this version: without a SYN it cannot tell a new UDP flow from an established one without a connection table (see engine/kernel/dr.ts); use VS/NAT";
   if (spec.persistence) return "persistence is not available with VS/DR in the kernel engine yet (sh keeps each client on one real server without it)";
   const vip = parseEndpoint(spec.address);
   const port = "error" in vip ? undefined : vip.port;
