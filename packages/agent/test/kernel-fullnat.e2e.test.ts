@@ -129,4 +129,35 @@ describe("kernel engine full NAT (real servers without a route back)", () => {
     const last = stats();
     expect(last.stats.conns).toBe(sum(last));
   });
+
+  it("localAddresses: connections leave from the listed addresses in turn (IPVS FULLNAT's local addresses); one the host lacks is refused whole", async () => {
+    // Two addresses on the director's lo; the real servers reach them through the director (and still not the client).
+    for (const a of ["10.240.0.1/32", "10.240.0.2/32"]) expect(inNs(NS.director, "ip", "addr", "add", a, "dev", "lo").status).toBe(0);
+    for (const [i, ns] of NS.rs.entries()) expect(inNs(ns, "ip", "route", "add", "10.240.0.0/24", "via", `10.232.${i + 1}.1`).status).toBe(0);
+    const service = (localAddresses: string[]) => ({
+      api: { listen: "127.0.0.1:9443" },
+      shutdownGraceSeconds: 1,
+      virtualServices: [{ address: SERVICE, engine: "kernel", scheduler: "rr", localAddresses, realServers: RS.map((address) => ({ address, forward: "fullnat" })) }],
+    });
+    const reload = (config: unknown) => {
+      t.writeConfig(config);
+      const from = t.out.length;
+      process.kill(t.agent.pid!, "SIGHUP");
+      return from;
+    };
+    reload(service(["10.240.0.1", "10.240.0.2"]));
+    await waitFor(
+      () => /snat (ip )?to numgen inc mod 2 map \{ 0 : 10\.240\.0\.1, 1 : 10\.240\.0\.2 \}/.test(inNs(NS.director, "nft", "list", "chain", "ip", "director", "postrouting").stdout),
+      "the source NAT to the local addresses",
+    );
+    const sources = Array.from({ length: 6 }, () => curl("/addr").body);
+    expect(new Set(sources)).toEqual(new Set(["10.240.0.1", "10.240.0.2"]));
+    expect(sources.filter((a) => a === "10.240.0.1")).toHaveLength(3);
+    // An address this host does not hold: the reload is refused whole, forwarding goes on as it was.
+    const from = reload(service(["10.240.0.1", "10.240.0.9"]));
+    await waitFor(() => t.out.slice(from).includes("reload rejected"), "the reload to be rejected");
+    expect(t.out.slice(from)).toMatch(/local address 10\.240\.0\.9 is not an address of this host/);
+    expect(["10.240.0.1", "10.240.0.2"]).toContain(curl("/addr").body);
+  });
 });
+

@@ -156,6 +156,24 @@ describe("userspace TCP relay", () => {
     await until(() => closeWait() === 0, "the real server's socket to be reset out of CLOSE_WAIT");
   });
 
+  it("localAddresses: connections to the real server leave from the listed addresses in turn", async () => {
+    const from: string[] = [];
+    const port = await realServer((s) => {
+      from.push(s.remoteAddress ?? "");
+      s.end("ok");
+    });
+    const vip = await freePort();
+    t = await startTestAgent({
+      virtualServices: [{ address: `127.0.0.1:${vip}`, scheduler: "rr", localAddresses: ["127.0.0.2", "127.0.0.3"], realServers: [{ address: `127.0.0.1:${port}` }] }],
+    });
+    for (let i = 0; i < 4; i++) {
+      const s = await connect(vip);
+      await new Promise<void>((resolve) => s.once("end", () => resolve()).resume());
+      s.end();
+    }
+    expect(from).toEqual(["127.0.0.2", "127.0.0.3", "127.0.0.2", "127.0.0.3"]);
+  });
+
   it("a real server that refuses gets the client a RST, and counts as a failed connect", async () => {
     const port = await freePort(); // nothing listens
     const vip = await agentFor(port);

@@ -103,4 +103,28 @@ describe("UDP", () => {
       a.close();
     }
   });
+
+  it("localAddresses: each session leaves from the next listed address", async () => {
+    const seen: string[] = [];
+    const server = dgram.createSocket("udp4");
+    server.on("message", (m, r) => {
+      seen.push(r.address);
+      server.send(m, r.port, r.address);
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.bind(port, "127.0.0.1", resolve));
+    vip = await freePort();
+    t = await startTestAgent({
+      virtualServices: [{ protocol: "udp", address: `127.0.0.1:${vip}`, scheduler: "rr", localAddresses: ["127.0.0.4", "127.0.0.5"], realServers: [{ address: `127.0.0.1:${port}` }] }],
+    });
+    const clients = [dgram.createSocket("udp4"), dgram.createSocket("udp4"), dgram.createSocket("udp4")];
+    try {
+      for (const [i, c] of clients.entries()) expect(await udpAsk(vip, `s${i}`, c)).toBe(`s${i}`);
+      expect(seen).toEqual(["127.0.0.4", "127.0.0.5", "127.0.0.4"]);
+    } finally {
+      for (const c of clients) c.close();
+      server.close();
+    }
+  });
 });
+

@@ -158,7 +158,9 @@ describe("vsadm against a running agent", () => {
     expect(await row()).toBe(`  -> ${rip.padEnd(28)} Masq    0      0          0          draining`);
     expect(await ok("-S")).toContain(`-r ${rip} -m -w 4`);
     await ok(`-e -t ${vip} -r ${rip} --maintenance --deadline 60`);
-    expect(await row()).toBe(`  -> ${rip.padEnd(28)} Masq    4      0          0          maintenance`);
+    // Out of rotation: the weight the scheduler uses is 0 (as ipvsadm shows an inhibited server); -S keeps 4.
+    expect(await row()).toBe(`  -> ${rip.padEnd(28)} Masq    0      0          0          maintenance`);
+    expect(await ok("-S")).toContain(`-r ${rip} -m -w 4`);
     await ok(`-e -t ${vip} -r ${rip} --activate`);
     expect(await row()).toBe(`  -> ${rip.padEnd(28)} Masq    4      0          0          active`);
     // -e as ipvsadm: options left out return to their defaults.

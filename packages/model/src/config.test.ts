@@ -60,5 +60,12 @@ describe("configuration semantics", () => {
     expect(issues({ virtualServices: [vs({ engine: "kernel", interface: "a-very-long-name0" })] })[0]).toMatch(/interface: an interface name is 1-15/);
     expect(issues({ virtualServices: [vs({ engine: "kernel", interface: ".." })] })).toEqual(["virtualServices.0.interface: an interface name cannot be . or .."]);
     expect(issues({ virtualServices: [vs({ engine: "kernel", interface: "br-lan.10" })] })).toEqual([]);
+    expect(issues({ virtualServices: [vs({ localAddresses: ["10.0.2.1", "10.0.2.2"] })] })).toEqual([]);
+    expect(issues({ virtualServices: [vs({ localAddresses: ["10.0.2.1", "10.0.2.1"] })] })).toEqual(["virtualServices.0.localAddresses: a local address is listed twice"]);
+    expect(issues({ virtualServices: [vs({ localAddresses: ["10.0.2.300"] })] })).toEqual(["virtualServices.0.localAddresses.0: a local address is an IPv4 address"]);
+    expect(issues({ virtualServices: [vs({ localAddresses: [] })] })[0]).toMatch(/^virtualServices\.0\.localAddresses: /);
+    expect(issues({ virtualServices: [vs({ address: "[2001:db8::1]:80", realServers: [], localAddresses: ["10.0.2.1"] })] })).toEqual([
+      "virtualServices.0.localAddresses: local addresses are IPv4; this virtual service is IPv6",
+    ]);
   });
 });

@@ -190,9 +190,23 @@ export const VirtualServiceSpec = z
      * one-segment LVS-DR layout). See packages/agent/src/engine/kernel/dr.ts.
      */
     interface: InterfaceName.optional(),
+    /**
+     * The director's addresses that connections to the real servers leave from (the local addresses of IPVS
+     * FULLNAT, keepalived's laddr group), taken in turn by each new connection: each one carries about 64,000
+     * concurrent connections per real server address and port. Kernel engine: for `forward: fullnat` real servers
+     * (absent = the address of the interface toward the real server). Userspace engine: every connection (absent =
+     * the address the kernel picks). IPv4; each must be an address of the director (checked when applied).
+     */
+    localAddresses: z.array(z.ipv4({ error: "a local address is an IPv4 address" })).min(1).max(64).optional(),
     realServers: z.array(RealServerSpec).max(10000).default([]),
   })
   .superRefine((vs, ctx) => {
+    if (vs.localAddresses) {
+      if (new Set(vs.localAddresses).size !== vs.localAddresses.length)
+        ctx.addIssue({ code: "custom", path: ["localAddresses"], message: "a local address is listed twice" });
+      if (vs.address.startsWith("["))
+        ctx.addIssue({ code: "custom", path: ["localAddresses"], message: "local addresses are IPv4; this virtual service is IPv6" });
+    }
     if (vs.interface !== undefined && vs.engine !== "kernel")
       ctx.addIssue({ code: "custom", path: ["interface"], message: "interface is for kernel-engine VS/DR services (engine: kernel)" });
     if (vs.onePacket && vs.protocol !== "udp")

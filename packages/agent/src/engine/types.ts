@@ -3,6 +3,7 @@
  * engine only moves traffic for them. Two implementations plug in here: the userspace full proxy (VS/NAT in
  * user space, this package) and the nftables kernel engine (VS/NAT and VS/DR in the kernel, its own issue).
  */
+import os from "node:os";
 import type { EngineName, Timeouts, VirtualServiceSpec } from "@director/model";
 import type { Logger } from "pino";
 import type { ConnectionTable } from "../conn/connection.js";
@@ -35,3 +36,16 @@ export interface Engine {
   /** Stops accepting everywhere (shutdown). */
   closeAll(): Promise<void>;
 }
+
+/**
+ * Why a service's `localAddresses` cannot be used here (one is not an address of this host), or null. A connection
+ * sourced from an address the host does not hold would never get its replies. 127.0.0.0/8 is the loopback's whole.
+ */
+export function refuseLocalAddresses(spec: VirtualServiceSpec, interfaces = os.networkInterfaces()): string | null {
+  if (!spec.localAddresses) return null;
+  const own = new Set(Object.values(interfaces).flatMap((list) => (list ?? []).map((a) => a.address)));
+  const missing = spec.localAddresses.filter((a) => !own.has(a) && !a.startsWith("127."));
+  if (missing.length === 0) return null;
+  return `local address${missing.length > 1 ? "es" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are not addresses" : "is not an address"} of this host (add ${missing.length > 1 ? "them" : "it"} to an interface first): connections from ${missing.length > 1 ? "them" : "it"} would get no replies`;
+}
+

@@ -1,12 +1,19 @@
 import net from "node:net";
 
-/** A loopback TCP port that was free a moment ago (bind 0, read, close). */
+/** Ports this process handed out already: the kernel may offer a closed one again, and two uses would collide. */
+const given = new Set<number>();
+
+/** A loopback TCP port that was free a moment ago (bind 0, read, close), never the same one twice per process. */
 export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (;;) {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    if (given.has(port)) continue;
+    given.add(port);
+    return port;
+  }
 }
 
 /** Resolves once host:port accepts TCP connections (polls connect, bounded). */

@@ -6,7 +6,8 @@
  * trailing padding included, so scripts that parse `ipvsadm -L -n` parse `vsadm -L -n`. Addresses are always
  * numeric (ipvsadm without -n would resolve names). Choices where Director has more to say than IPVS:
  *  - Weight is the weight the scheduler uses (effectiveWeight): 0 while a server drains, as a quiesced
- *    server reads in ipvsadm; -S saves the configured weight.
+ *    server reads in ipvsadm, and 0 while it is unavailable (maintenance, or a failed check), as keepalived's
+ *    inhibit_on_failure leaves it; -S saves the configured weight.
  *  - Admin state and health appear only with --admin, as one extra trailing column, so the default layout
  *    stays byte-compatible.
  *  - Services and servers are sorted by family, protocol, address, port (libipvs ipvs_cmp_services /
@@ -156,9 +157,9 @@ function destLine(rs: RealServerStatus, f: ListFormat): string {
     case "thresholds":
       return `  -> ${left(name, 28)} ${left(rs.upperThreshold, 10)} ${left(rs.lowerThreshold, 10)} ${left(rs.activeConns, 10)} ${left(rs.inactiveConns, 10)}`;
     case "persistent-conn":
-      return `  -> ${left(name, 28)} ${left(rs.effectiveWeight, 9)} ${left(rs.persistConns, 11)} ${left(rs.activeConns, 10)} ${left(rs.inactiveConns, 10)}`;
+      return `  -> ${left(name, 28)} ${left(schedulingWeight(rs), 9)} ${left(rs.persistConns, 11)} ${left(rs.activeConns, 10)} ${left(rs.inactiveConns, 10)}`;
     case "default": {
-      const line = `  -> ${left(name, 28)} ${left(FORWARD_NAME[rs.forward], 7)} ${left(rs.effectiveWeight, 6)} ${left(rs.activeConns, 10)} ${left(rs.inactiveConns, 10)}`;
+      const line = `  -> ${left(name, 28)} ${left(FORWARD_NAME[rs.forward], 7)} ${left(schedulingWeight(rs), 6)} ${left(rs.activeConns, 10)} ${left(rs.inactiveConns, 10)}`;
       return f.admin ? `${line} ${adminText(rs)}` : line;
     }
   }
@@ -239,3 +240,7 @@ export function sortServices<T extends Pick<VirtualServiceStatus, "protocol" | "
 export function sortRealServers<T extends Pick<RealServerStatus, "address">>(servers: readonly T[]): T[] {
   return [...servers].sort((a, b) => compareKeys(addressKey(a.address), addressKey(b.address)));
 }
+
+/** The weight -L shows: what the scheduler uses, 0 for a server it cannot choose (see the header). */
+const schedulingWeight = (rs: RealServerStatus): number => (rs.available ? rs.effectiveWeight : 0);
+

@@ -93,8 +93,8 @@ Differences from ipvsadm:
      0). -e with only --drain, --maintenance or --activate changes the state alone.
   Addresses are numeric only: no host or service names, in or out (-n or not).
   The header's "version 1.2.1 (size=4096)" is fixed, for scripts that read it.
-  -L shows the weight the scheduler uses (0 while draining); -S saves the
-     configured weight, and -x/-y when set.
+  -L shows the weight the scheduler uses (0 while draining, in maintenance or
+     after a failed check); -S saves the configured weight, and -x/-y when set.
   -R applies all lines or none: a bad line rejects the whole input, named by its
      line number. Start the input with -C to replace the whole table.
   -S writes what the ipvsadm format can express; service names, engines, PROXY

@@ -30,7 +30,7 @@
 import { parseEndpoint, type VirtualServiceSpec } from "@director/model";
 import type { RealServer } from "../../state/real-server.js";
 import type { VirtualService } from "../../state/virtual-service.js";
-import type { Engine, EngineContext } from "../types.js";
+import { type Engine, type EngineContext, refuseLocalAddresses } from "../types.js";
 import { DR_TABLE, type DrLink, type DrPlan, type DrServiceState, type DrTableState, drNames, emptyDrState, newDrState, planDr, renderDrBatch } from "./dr.js";
 import { ipLinks, type LinkLayer, type Neighbour, type Route, USABLE_STATES } from "./links.js";
 import { NftSession, nft, nftOutput } from "./nft.js";
@@ -115,7 +115,7 @@ export class KernelEngine implements Engine {
       if (rs.forward === "tun") return `real server ${rs.address}: VS/TUN needs IPIP tunnels, which this kernel does not have`;
       if (rs.address.startsWith("[")) return `real server ${rs.address}: the kernel engine does IPv4 in this version`;
     }
-    return refuseDirectRouting(spec);
+    return refuseDirectRouting(spec) ?? refuseLocalAddresses(spec);
   }
 
   async open(vs: VirtualService): Promise<void> {

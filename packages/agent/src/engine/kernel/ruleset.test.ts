@@ -450,3 +450,25 @@ describe("kernel wrr: a round's slots in IPVS wrr's order", () => {
   });
 });
 
+describe("kernel full NAT source", () => {
+  const fullnat = (localAddresses?: string[]) =>
+    new VirtualService(
+      VirtualServiceSpec.parse({
+        address: "10.0.0.1:80",
+        engine: "kernel",
+        scheduler: "rr",
+        ...(localAddresses ? { localAddresses } : {}),
+        realServers: [{ address: RS[0], forward: "fullnat" }, { address: RS[1] }],
+      }),
+      { now: () => 0, random: Math.random },
+    );
+  const post = "meta l4proto tcp ct original ip daddr 10.0.0.1 ct original proto-dst 80 ct status dnat ip daddr . tcp dport { 10.1.0.1 . 80 }";
+  it.each([
+    { local: undefined, to: "masquerade", why: "the interface's address (masquerade)" },
+    { local: ["10.9.0.1"], to: "snat ip to 10.9.0.1", why: "one local address" },
+    { local: ["10.9.0.1", "10.9.0.2", "10.9.0.3"], to: "snat ip to numgen inc mod 3 map { 0 : 10.9.0.1, 1 : 10.9.0.2, 2 : 10.9.0.3 }", why: "local addresses in turn" },
+  ])("$why, for the fullnat real servers only", ({ local, to }) => {
+    expect(rulesIn(render([fullnat(local)]).lines, "postrouting")).toEqual([`${post} ${to}`]);
+  });
+});
+

@@ -15,7 +15,8 @@
  *                      through three counter maps per service: a hash lookup per packet, not a rule per server
  *   nat postrouting:   full NAT (real servers with forward: fullnat): connections DNATed to them leave with the
  *                      director's address as source (masquerade: the address of the interface toward the real
- *                      server), so replies come back to the director without a route on the real server
+ *                      server; or the service's localAddresses in turn: snat to numgen inc map), so replies come
+ *                      back to the director without a route on the real server
  *
  * Dispatch, by scheduler:
  *   rr, wrr          numgen inc mod W map { slot ranges : RS . port }        rr: one slot each; wrr: weight / gcd,
@@ -43,7 +44,7 @@
  * un-SNATed and un-DNATed on its way back. The real server sees the director's address instead of the client's
  * (no TOA option here; the userspace engine's PROXY protocol is the way to pass it). masquerade keeps the client's
  * source port unless it collides, so one director address carries about 64,000 concurrent connections per real
- * server address and port.
+ * server address and port; `localAddresses` (IPVS FULLNAT's local addresses) multiplies that by their number.
  *
  * Persistence (IPVS templates, ip_vs_sched_persist): a dynamic map per service, client prefix → real server,
  * with the persistence timeout, type ipv4_addr : ipv4_addr . inet_service, at most 1,048,576 templates.
@@ -383,7 +384,16 @@ function renderService(plan: ServicePlan, prev: TableState, out: Rendered): void
   for (const [m, elements] of counting.maps) out.counterMaps.set(m, elements);
   forward.push(...counting.rules);
   const fullnat = vs.realServers.filter((r) => r.spec.forward === "fullnat");
-  if (fullnat.length > 0) postrouting.push(`${orig} ct status dnat ip daddr . ${proto} dport { ${fullnat.map(target).join(", ")} } masquerade`);
+  if (fullnat.length > 0) {
+    // From the interface's address (masquerade), or from the service's local addresses in turn.
+    const la = vs.spec.localAddresses;
+    const source = !la
+      ? "masquerade"
+      : la.length === 1
+        ? `snat ip to ${la[0]}`
+        : `snat ip to numgen inc mod ${la.length} map { ${la.map((a, i) => `${i} : ${a}`).join(", ")} }`;
+    postrouting.push(`${orig} ct status dnat ip daddr . ${proto} dport { ${fullnat.map(target).join(", ")} } ${source}`);
+  }
   if (templates) {
     if (!prev.templates.has(templates.map))
       out.defs.push(

@@ -2,11 +2,12 @@
  * The userspace engine: VS/NAT as a full proxy, TCP and UDP, in this process. It refuses direct routing and
  * tunnelling, which need to forward packets without terminating them: the kernel engine (`engine: kernel`,
  * nftables) does VS/DR; VS/TUN needs IPIP tunnels, which this kernel does not have. `forward: fullnat` is accepted
- * and is the same as nat here: a full proxy always connects to the real server from the director's own address.
+ * and is the same as nat here: a full proxy always connects to the real server from the director's own address
+ * (from `localAddresses` in turn, when the service lists them).
  */
 import type { VirtualServiceSpec } from "@director/model";
 import type { VirtualService } from "../../state/virtual-service.js";
-import type { Engine, EngineContext } from "../types.js";
+import { type Engine, type EngineContext, refuseLocalAddresses } from "../types.js";
 import { TcpListener } from "./tcp.js";
 import { UdpListener } from "./udp.js";
 
@@ -25,7 +26,7 @@ export class UserspaceEngine implements Engine {
     }
     if (spec.protocol === "udp" && spec.proxyProtocol === "v1")
       return "PROXY protocol v1 has no UDP form: use proxyProtocol v2 for UDP services";
-    return null;
+    return refuseLocalAddresses(spec);
   }
 
   async open(vs: VirtualService): Promise<void> {

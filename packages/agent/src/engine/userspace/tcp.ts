@@ -104,6 +104,8 @@ const legOf = (handle: TcpHandle): Leg => (handle as TcpHandle & { leg: Leg }).l
 
 export class TcpListener {
   private server: TcpHandle | undefined;
+  /** The next of the service's local addresses (localAddresses) a connection leaves from. */
+  private nextLocal = 0;
 
   constructor(
     readonly vs: VirtualService,
@@ -170,7 +172,11 @@ export class TcpListener {
       const req = new h.TCPConnectWrap() as Req<ConnectReq>;
       req.oncomplete = afterConnect;
       req.leg = pair.u;
-      const err = rs.family === 6 ? pair.u.handle.connect6(req, rs.host, rs.port) : pair.u.handle.connect(req, rs.host, rs.port);
+      // From the service's local addresses in turn (IPVS FULLNAT's), each good for ~64,000 connections per real
+      // server address and port; else from the address the kernel picks.
+      const local = vs.spec.localAddresses;
+      let err = local ? pair.u.handle.bind(local[this.nextLocal++ % local.length]!, 0) : 0;
+      if (err === 0) err = rs.family === 6 ? pair.u.handle.connect6(req, rs.host, rs.port) : pair.u.handle.connect(req, rs.host, rs.port);
       if (err !== 0) connectFailed(pair, rs, err);
     } catch (e) {
       // Nothing half made is left: both handles closed, the entry out of the table.

@@ -35,6 +35,8 @@ interface Path {
 export const MAX_SESSIONS = 8192;
 
 export class UdpListener {
+  /** The next of the service's local addresses (localAddresses) a session leaves from. */
+  private nextLocal = 0;
   private lastFullLog = 0;
   private readonly socket: dgram.Socket;
   /** Sessions by client "host|port" (flow mode) or "host|port|rs" (one-packet mode). */
@@ -158,6 +160,9 @@ export class UdpListener {
 
   private openPath(key: string, clientHost: string, clientPort: number, rs: RealServer): Path {
     const socket = dgram.createSocket({ type: rs.family === 4 ? "udp4" : "udp6" });
+    // From the service's local addresses in turn (datagrams sent meanwhile wait for the bind).
+    const local = this.vs.spec.localAddresses;
+    if (local) socket.bind({ address: local[this.nextLocal++ % local.length]!, port: 0 });
     const path: Path = {
       socket,
       clientHost,
