@@ -88,6 +88,11 @@ describe("kernel engine (nftables VS/NAT) in network namespaces", () => {
       if (h.lines[0] === "rs2") onRs2 = h;
     }
     expect(onRs2).toBeDefined();
+    // vsadm -Lc lists the kernel's connections (conntrack's), as ipvsadm -Lcn lists IPVS's.
+    const lc = t.vsadm("-L", "-c", "-n");
+    expect(lc.status, lc.stderr).toBe(0);
+    expect(lc.stdout).toMatch(/^TCP \d+:\d\d +ESTABLISHED 10\.201\.0\.2:\d+ +10\.201\.0\.1:80 +10\.202\.2\.2:80 *$/m);
+    expect(lc.stdout.split("\n").filter((l) => / ESTABLISHED /.test(l)).length).toBeGreaterThanOrEqual(holders.length);
     const r = t.vsadm("-e", "-t", `${VIP}:80`, "-r", "10.202.2.2:80", "--drain");
     expect(r.status, r.stderr).toBe(0);
     await waitFor(() => !inNs(NS.director, "nft", "list", "chain", "ip", "director", "s_tcp_10_201_0_1_80").stdout.includes("10.202.2.2"), "the DNAT map without rs2");

@@ -46,7 +46,7 @@ export const appRouter = router({
   }),
 
   connection: router({
-    list: readProcedure.input(ConnectionQuery).query(({ ctx, input }) => {
+    list: readProcedure.input(ConnectionQuery).query(async ({ ctx, input }) => {
       const now = ctx.services.now();
       const want = input.service ? serviceKey(input.service) : undefined;
       const timeouts = ctx.services.config.timeouts;
@@ -66,6 +66,17 @@ export const appRouter = router({
         if (input.realServer && c.realServer.address !== input.realServer) continue;
         if (input.client && c.clientHost !== input.client) continue;
         out.push(ConnectionTable.entry(c, now, timeouts));
+      }
+      // Kernel-engine services: their connections are conntrack's.
+      for (const vs of ctx.services.services.values()) {
+        if (out.length >= input.limit) break;
+        if (vs.spec.engine !== "kernel" || (want && vs.key !== want)) continue;
+        for (const e of await ctx.services.kernel.connections(vs, input.limit)) {
+          if (out.length >= input.limit) break;
+          if (input.realServer && e.real !== input.realServer) continue;
+          if (input.client && !e.client.startsWith(`${input.client}:`)) continue;
+          out.push(e);
+        }
       }
       return out;
     }),

@@ -27,7 +27,7 @@
  * (a previous agent's counters, maps, chains, VS/DR transitions) and adopts it, so a restart keeps counters,
  * persistence templates and VS/DR flow records; what no service claims within 30 s is deleted.
  */
-import { parseEndpoint, type VirtualServiceSpec } from "@director/model";
+import { type ConnectionEntry, parseEndpoint, type VirtualServiceSpec } from "@director/model";
 import type { RealServer } from "../../state/real-server.js";
 import type { VirtualService } from "../../state/virtual-service.js";
 import { type Engine, type EngineContext, refuseLocalAddresses } from "../types.js";
@@ -35,7 +35,7 @@ import { DR_TABLE, type DrLink, type DrPlan, type DrServiceState, type DrTableSt
 import { ipLinks, type LinkLayer, type Neighbour, type Route, USABLE_STATES } from "./links.js";
 import { NftSession, nft, nftOutput } from "./nft.js";
 import { follow, newServiceState, planService, reweightPicks, type ServiceState } from "./plan.js";
-import { DEFAULT_REWEIGHT_SECONDS, isReweighted, listConnections } from "./reweight.js";
+import { conntrackEntries, DEFAULT_REWEIGHT_SECONDS, isReweighted, listConnections } from "./reweight.js";
 import { counterNames, emptyState, renderBatch, type ServicePlan, TABLE, type TableState, target } from "./ruleset.js";
 import { MH_KERNEL_TABLE_SIZE } from "./tables.js";
 
@@ -246,6 +246,15 @@ export class KernelEngine implements Engine {
     }
     // Counters no longer read (deleted with their real server) are forgotten: made again, they start from 0.
     this.lastRead = seen;
+  }
+
+  /**
+   * A VS/NAT service's connections, from conntrack (`vsadm -Lc`, the API's connection list): the kernel keeps them,
+   * not the agent. VS/DR services have none here (the director keeps no connection state for them).
+   */
+  async connections(vs: VirtualService, limit: number): Promise<ConnectionEntry[]> {
+    if (!this.services.has(vs) || isDirectRouting(vs)) return [];
+    return conntrackEntries(vs.spec.protocol, vs.host, vs.port, limit);
   }
 
   /** Removes the agent's tables (used when the last kernel service is deleted, and by tests). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeDests } from "../../scheduler/testing.js";
-import { countConntrack, MAX_PICKS, MIN_PICKS, picksFor, simulatePicks } from "./reweight.js";
+import { conntrackEntry, countConntrack, MAX_PICKS, MIN_PICKS, picksFor, simulatePicks } from "./reweight.js";
 
 const loads = (entries: [number, number, number?][]) => new Map(entries.map(([i, active, inactive]) => [`10.0.0.${i + 1}:80`, { active, inactive: inactive ?? 0 }]));
 
@@ -58,3 +58,24 @@ describe("conntrack -L counts", () => {
     });
   });
 });
+
+describe("conntrackEntry: a conntrack -L line as ipvsadm -Lc shows a connection", () => {
+  it.each([
+    {
+      line: "tcp      6 431990 ESTABLISHED src=10.201.0.2 dst=10.201.0.1 sport=41234 dport=80 packets=5 bytes=300 src=10.202.2.2 dst=10.201.0.2 sport=80 dport=41234 packets=4 bytes=900 [ASSURED] mark=0 use=1",
+      want: { protocol: "tcp", client: "10.201.0.2:41234", virtual: "10.201.0.1:80", real: "10.202.2.2:80", state: "ESTABLISHED", expiresIn: 431990, inBytes: 300, outBytes: 900 },
+    },
+    {
+      line: "udp      17 28 src=10.1.0.9 dst=10.0.0.1 sport=5353 dport=53 src=10.1.1.2 dst=10.1.1.1 sport=53 dport=5353 mark=0 use=1",
+      want: { protocol: "udp", client: "10.1.0.9:5353", virtual: "10.0.0.1:53", real: "10.1.1.2:53", state: "UDP", expiresIn: 28, inBytes: 0, outBytes: 0 },
+    },
+  ])("$want.protocol $want.state", ({ line, want }) => {
+    expect(conntrackEntry(line)).toEqual({ ...want, template: false, startedAt: 0 });
+  });
+
+  it("is null for what is not a flow", () => {
+    expect(conntrackEntry("conntrack v1.4.7 (conntrack-tools): 2 flow entries have been shown.")).toBeNull();
+    expect(conntrackEntry("")).toBeNull();
+  });
+});
+

@@ -25,7 +25,7 @@
  *  - -x/-y thresholds are not applied (overload is never set for kernel services).
  */
 import { spawn } from "node:child_process";
-import type { Protocol, SchedulerName } from "@director/model";
+import type { ConnectionEntry, Protocol, SchedulerName } from "@director/model";
 import { createScheduler } from "../../scheduler/registry.js";
 import type { Dest } from "../../scheduler/types.js";
 
@@ -104,17 +104,64 @@ export function countConntrack(lines: Iterable<string>, into = new Map<string, C
 }
 
 /** Runs `conntrack -L` for one service (in the agent's network namespace) and counts per real server. */
-export function listConnections(protocol: Protocol, vip: string, port: number): Promise<Map<string, ConnCounts>> {
+export async function listConnections(protocol: Protocol, vip: string, port: number): Promise<Map<string, ConnCounts>> {
+  const counts = new Map<string, ConnCounts>();
+  await conntrack(protocol, vip, port, (lines) => countConntrack(lines, counts));
+  return counts;
+}
+
+/**
+ * One `conntrack -L` line as a connection entry, as `ipvsadm -Lc` shows IPVS's: client, VIP, real server (the reply's
+ * source), state (conntrack's TCP state; UDP for UDP), seconds left (conntrack's timeout), bytes when conntrack
+ * accounting is on (net.netfilter.nf_conntrack_acct). Null for a line that is not a flow.
+ */
+export function conntrackEntry(line: string): ConnectionEntry | null {
+  const fields = line.trim().split(/\s+/);
+  const protocol = fields[0];
+  if (protocol !== "tcp" && protocol !== "udp") return null;
+  const all = (key: string) => [...line.matchAll(new RegExp(`\\b${key}=(\\S+)`, "g"))].map((m) => m[1]!);
+  const [src, dst] = [all("src"), all("dst")];
+  const [sport, dport] = [all("sport"), all("dport")];
+  if (src.length < 2 || dst.length < 1 || sport.length < 2 || dport.length < 1) return null;
+  const bytes = all("bytes").map(Number);
+  return {
+    protocol,
+    client: `${src[0]}:${sport[0]}`,
+    virtual: `${dst[0]}:${dport[0]}`,
+    real: `${src[1]}:${sport[1]}`,
+    state: protocol === "tcp" ? (fields[3] ?? "NONE") : "UDP",
+    expiresIn: Number(fields[2]) || 0,
+    template: false,
+    inBytes: bytes[0] ?? 0,
+    outBytes: bytes[1] ?? 0,
+    startedAt: 0, // conntrack does not say
+  };
+}
+
+/** The connection entries of one service from conntrack (at most `limit`). */
+export async function conntrackEntries(protocol: Protocol, vip: string, port: number, limit: number): Promise<ConnectionEntry[]> {
+  const out: ConnectionEntry[] = [];
+  await conntrack(protocol, vip, port, (lines) => {
+    for (const line of lines) {
+      if (out.length >= limit) return;
+      const e = conntrackEntry(line);
+      if (e) out.push(e);
+    }
+  });
+  return out;
+}
+
+/** Runs `conntrack -L -p PROTO -d VIP --dport PORT` (argument array), handing its output over in whole lines. */
+function conntrack(protocol: Protocol, vip: string, port: number, onLines: (lines: string[]) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn("conntrack", ["-L", "-p", protocol, "-d", vip, "--dport", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
-    const counts = new Map<string, ConnCounts>();
     let rest = "";
     let err = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (d: string) => {
       const lines = (rest + d).split("\n");
       rest = lines.pop()!;
-      countConntrack(lines, counts);
+      onLines(lines);
     });
     child.stderr.on("data", (d) => {
       err += d;
@@ -123,9 +170,9 @@ export function listConnections(protocol: Protocol, vip: string, port: number): 
       reject(new Error(e.code === "ENOENT" ? "conntrack is not installed (Debian package conntrack)" : `cannot run conntrack: ${e.message}`)),
     );
     child.on("close", (code) => {
-      countConntrack([rest], counts);
+      onLines([rest]);
       // conntrack prints "N flow entries have been shown" on stderr, and exits 0 (1 on old versions with none).
-      if (code === 0 || /flow entries have been shown/.test(err)) resolve(counts);
+      if (code === 0 || /flow entries have been shown/.test(err)) resolve();
       else reject(new Error(`conntrack failed: ${err.trim().split("\n")[0]}`));
     });
   });
