@@ -124,6 +124,10 @@ describe("kernel engine: sh, dh, mh, persistence and lc in network namespaces", 
     const templates = nftList("map", "ip", "director", P);
     expect(templates).toMatch(new RegExp(`10\\.211\\.0\\.0 expires \\S+ : ${RS[Number(first.slice(2)) - 1]!.replace(":", " . ").replaceAll(".", "\\.")}`));
     expect(templates).toMatch(/10\.213\.0\.0 expires/);
+    // vsadm -Lc shows the templates as ipvsadm -Lcn shows IPVS's: state NONE, the client prefix with port 0.
+    const firstRs = RS[Number(first.slice(2)) - 1]!;
+    const lc = vsadm("-L", "-c", "-n");
+    expect(lc).toMatch(new RegExp(`^TCP \\d+:\\d\\d +NONE +10\\.211\\.0\\.0:0 +${VIP.replaceAll(".", "\\.")}:${PORT.persist} +${firstRs.replaceAll(".", "\\.")} *$`, "m"));
 
     // Maintenance: the server's templates are removed; the prefix is scheduled again and sticks to the new choice.
     const firstAddress = RS[Number(first.slice(2)) - 1]!;

@@ -71,7 +71,9 @@ export const appRouter = router({
       for (const vs of ctx.services.services.values()) {
         if (out.length >= input.limit) break;
         if (vs.spec.engine !== "kernel" || (want && vs.key !== want)) continue;
-        for (const e of await ctx.services.kernel.connections(vs, input.limit)) {
+        const kernel = ctx.services.kernel;
+        const entries = [...(input.templates ? await kernel.templates(vs, input.limit) : []), ...(await kernel.connections(vs, input.limit))];
+        for (const e of entries) {
           if (out.length >= input.limit) break;
           if (input.realServer && e.real !== input.realServer) continue;
           if (input.client && !e.client.startsWith(`${input.client}:`)) continue;

@@ -257,6 +257,30 @@ export class KernelEngine implements Engine {
     return conntrackEntries(vs.spec.protocol, vs.host, vs.port, limit);
   }
 
+  /**
+   * A VS/NAT service's persistence templates (its nft map: client prefix → real server, with the time left), as
+   * `ipvsadm -Lc` shows IPVS's: state NONE, the client prefix with port 0.
+   */
+  async templates(vs: VirtualService, limit: number): Promise<ConnectionEntry[]> {
+    const st = this.services.get(vs);
+    if (!st || isDirectRouting(vs)) return [];
+    const map = planService(vs, st, this.ctx.templates.expireQuiescentTemplate()).templates?.map;
+    if (!map || !this.state.templates.has(map)) return [];
+    const entries = await listTemplates(map);
+    return entries.slice(0, limit).map((e) => ({
+      protocol: vs.spec.protocol,
+      client: `${e.key}:0`,
+      virtual: vs.address,
+      real: e.value.replace(" . ", ":"),
+      state: "NONE",
+      expiresIn: e.expires,
+      template: true,
+      inBytes: 0,
+      outBytes: 0,
+      startedAt: 0,
+    }));
+  }
+
   /** Removes the agent's tables (used when the last kernel service is deleted, and by tests). */
   static async remove(): Promise<void> {
     await nft(`add table ip ${TABLE}\ndelete table ip ${TABLE}\nadd table netdev ${DR_TABLE}\ndelete table netdev ${DR_TABLE}\n`);
@@ -800,15 +824,16 @@ async function readTable(): Promise<TableState> {
 }
 
 /** The elements of a template map: key (client prefix) and value ("host . port"). */
-async function listTemplates(map: string): Promise<{ key: string; value: string }[]> {
+async function listTemplates(map: string): Promise<{ key: string; value: string; expires: number }[]> {
   const json = JSON.parse(await nftOutput(["-j", "list", "map", "ip", TABLE, map])) as NftJson;
-  const out: { key: string; value: string }[] = [];
+  const out: { key: string; value: string; expires: number }[] = [];
   for (const item of json.nftables ?? []) {
     for (const e of item.map?.elem ?? []) {
-      const [k, v] = e as [string | { elem?: { val?: string } }, { concat?: [string, number] }];
+      const [k, v] = e as [string | { elem?: { val?: string; expires?: number } }, { concat?: [string, number] }];
       const key = typeof k === "string" ? k : k?.elem?.val;
       const value = v?.concat ? `${v.concat[0]} . ${v.concat[1]}` : undefined;
-      if (key && value) out.push({ key, value });
+      const expires = typeof k === "string" ? 0 : (k?.elem?.expires ?? 0);
+      if (key && value) out.push({ key, value, expires });
     }
   }
   return out;
