@@ -288,9 +288,9 @@ describe("a lost agent", () => {
 
     await b.page.goto(`${c.url}${servicePath}`);
     await b.page.getByTestId("stale-banner").waitFor({ timeout: 7_000 });
-    expect(await b.page.getByTestId("service-page").getAttribute("data-stale")).toBe("true");
+    // The banner and the page's own state come from separate renders (the banner can be first): awaited, not read once.
+    await expect.poll(() => b.page.getByTestId("service-page").getAttribute("data-stale"), { timeout: 7_000 }).toBe("true");
     // Rates of a lost agent are not shown as if current.
-    // (The banner and the totals come from separate renders: the totals' text is awaited, not read once.)
     await expect.poll(() => b.page.getByTestId("service-totals-cps").textContent(), { timeout: 7_000 }).toBe("–");
   });
 });

@@ -192,10 +192,12 @@ export const VirtualServiceSpec = z
     interface: InterfaceName.optional(),
     /**
      * The director's addresses that connections to the real servers leave from (the local addresses of IPVS
-     * FULLNAT, keepalived's laddr group), taken in turn by each new connection: each one carries about 64,000
-     * concurrent connections per real server address and port. Kernel engine: for `forward: fullnat` real servers
-     * (absent = the address of the interface toward the real server). Userspace engine: every connection (absent =
-     * the address the kernel picks). IPv4; each must be an address of the director (checked when applied).
+     * FULLNAT, keepalived's laddr group), taken in turn by each new connection. Kernel engine: for `forward:
+     * fullnat` real servers (absent = the address of the interface toward the real server); each address carries
+     * about 64,000 concurrent connections per real server address and port. Userspace engine: every connection
+     * (absent = the address the kernel picks); each address carries one ephemeral port range of connections in all
+     * (net.ipv4.ip_local_port_range, ~28,000 by default). IPv4; each must be an address of the director, and a
+     * loopback one only toward real servers on loopback (checked when applied).
      */
     localAddresses: z.array(z.ipv4({ error: "a local address is an IPv4 address" })).min(1).max(64).optional(),
     realServers: z.array(RealServerSpec).max(10000).default([]),

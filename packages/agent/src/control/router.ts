@@ -2,7 +2,7 @@
  * The agent's control API (HTTPS + bearer token). Minimal here: read the service table and connections,
  * apply batches of changes, zero counters. Every input is a strict zod schema from @director/model.
  */
-import { EndpointString, type Op, OpBatch, ServiceKey, serviceKey } from "@director/model";
+import { type ConnectionEntry, EndpointString, type Op, OpBatch, ServiceKey, serviceKey } from "@director/model";
 import { on } from "node:events";
 import { TRPCError, tracked } from "@trpc/server";
 import { z } from "zod";
@@ -67,17 +67,18 @@ export const appRouter = router({
         if (input.client && c.clientHost !== input.client) continue;
         out.push(ConnectionTable.entry(c, now, timeouts));
       }
-      // Kernel-engine services: their connections are conntrack's.
+      // Kernel-engine services: their connections are conntrack's (a service whose listing fails is left out: the
+      // rest of the list still answers).
+      const keep = (e: ConnectionEntry) => (!input.realServer || e.real === input.realServer) && (!input.client || e.client.startsWith(`${input.client}:`));
       for (const vs of ctx.services.services.values()) {
         if (out.length >= input.limit) break;
         if (vs.spec.engine !== "kernel" || (want && vs.key !== want)) continue;
         const kernel = ctx.services.kernel;
-        const entries = [...(input.templates ? await kernel.templates(vs, input.limit) : []), ...(await kernel.connections(vs, input.limit))];
-        for (const e of entries) {
-          if (out.length >= input.limit) break;
-          if (input.realServer && e.real !== input.realServer) continue;
-          if (input.client && !e.client.startsWith(`${input.client}:`)) continue;
-          out.push(e);
+        try {
+          if (input.templates) out.push(...(await kernel.templates(vs, input.limit - out.length)).filter(keep).slice(0, input.limit - out.length));
+          if (out.length < input.limit) out.push(...(await kernel.connections(vs, input.limit - out.length, keep)));
+        } catch {
+          // conntrack missing or failing: the kernel engine logs it where it counts (re-weighting).
         }
       }
       return out;

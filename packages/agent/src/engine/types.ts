@@ -3,6 +3,7 @@
  * engine only moves traffic for them. Two implementations plug in here: the userspace full proxy (VS/NAT in
  * user space, this package) and the nftables kernel engine (VS/NAT and VS/DR in the kernel, its own issue).
  */
+import { execFileSync } from "node:child_process";
 import os from "node:os";
 import type { EngineName, Timeouts, VirtualServiceSpec } from "@director/model";
 import type { Logger } from "pino";
@@ -38,14 +39,37 @@ export interface Engine {
 }
 
 /**
- * Why a service's `localAddresses` cannot be used here (one is not an address of this host), or null. A connection
- * sourced from an address the host does not hold would never get its replies. 127.0.0.0/8 is the loopback's whole.
+ * Why a service's `localAddresses` cannot be used here, or null: one is not an IPv4 address of this host (a
+ * connection sourced from it would never get its replies), or is a loopback address while a real server is not on
+ * loopback (127.0.0.0/8 never leaves the host).
  */
-export function refuseLocalAddresses(spec: VirtualServiceSpec, interfaces = os.networkInterfaces()): string | null {
+export function refuseLocalAddresses(spec: VirtualServiceSpec, own: ReadonlySet<string> = hostAddresses()): string | null {
   if (!spec.localAddresses) return null;
-  const own = new Set(Object.values(interfaces).flatMap((list) => (list ?? []).map((a) => a.address)));
+  const loopback = spec.localAddresses.filter((a) => a.startsWith("127."));
+  const away = spec.realServers.find((rs) => !rs.address.startsWith("127."));
+  if (loopback.length > 0 && away)
+    return `local address ${loopback[0]} is a loopback address, which cannot reach real server ${away.address}`;
   const missing = spec.localAddresses.filter((a) => !own.has(a) && !a.startsWith("127."));
   if (missing.length === 0) return null;
   return `local address${missing.length > 1 ? "es" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are not addresses" : "is not an address"} of this host (add ${missing.length > 1 ? "them" : "it"} to an interface first): connections from ${missing.length > 1 ? "them" : "it"} would get no replies`;
 }
 
+let cached: { at: number; addresses: Set<string> } | undefined;
+
+/**
+ * This host's IPv4 addresses (`ip -j -4 addr`: also those on interfaces without carrier, which
+ * os.networkInterfaces() leaves out), read at most once a second.
+ */
+export function hostAddresses(): Set<string> {
+  if (cached && Date.now() - cached.at < 1000) return cached.addresses;
+  const addresses = new Set<string>();
+  try {
+    const links = JSON.parse(execFileSync("ip", ["-j", "-4", "addr", "show"], { encoding: "utf8", timeout: 5000 })) as { addr_info?: { local?: string }[] }[];
+    for (const l of links) for (const a of l.addr_info ?? []) if (a.local) addresses.add(a.local);
+  } catch {
+    // No iproute2: what Node sees.
+    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) addresses.add(a.address);
+  }
+  cached = { at: Date.now(), addresses };
+  return addresses;
+}

@@ -85,7 +85,11 @@
  * so no change of the table moves a flow seen within the timeout, and transitions (dre) are not needed for UDP.
  * It costs a record per flow and a dynamic-map update per datagram (IPVS: a connection lookup per packet). Records
  * are this director's: a flow moving to another director is scheduled there by the table, which is the same except
- * at positions that changed since the flow began.
+ * at positions that changed since the flow began. Differences from IPVS: a record is refreshed by every datagram,
+ * also when its server has failed (IPVS drops the packets of an unavailable destination's entries and lets them
+ * expire), so a client that never pauses keeps its failed server; only first fragments match `udp sport`, so the
+ * later fragments of a large datagram are not forwarded (IPVS reassembles); with the flow map full, new flows go
+ * unrecorded (rule 3) and each datagram counts as new.
  *
  * MAC addresses come from the kernel's neighbour table (links.ts; the engine keeps them current, index.ts). A real
  * server whose MAC address is not known (yet), or that is not on the director's segment, counts as unavailable in

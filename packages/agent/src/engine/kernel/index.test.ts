@@ -36,7 +36,7 @@ describe("kernel engine: what it takes and what it refuses", () => {
     { scheduler: "sh", schedulerFlags: ["sh-port"], realServers: [dr("10.1.0.1:80")], interface: "eth0" },
     { scheduler: "dh", realServers: [dr("10.1.0.1:80")] },
     { scheduler: "mh", protocol: "udp", realServers: [dr("10.1.0.1:53")], address: "10.0.0.1:53" },
-    { scheduler: "rr", localAddresses: ["127.0.0.9"], realServers: [{ address: "10.1.0.1:80", forward: "fullnat" }] },
+    { scheduler: "rr", localAddresses: ["127.0.0.9"], realServers: [{ address: "127.0.0.1:8080", forward: "fullnat" }] },
   ] satisfies Partial<VirtualServiceInput>[])("takes $scheduler $schedulerFlags $persistence", (over) => {
     expect(engine.refuse(spec(over))).toBeNull();
   });
@@ -62,7 +62,8 @@ describe("kernel engine: what it takes and what it refuses", () => {
     },
     { over: { scheduler: "sh", persistence: { timeout: 60, prefixLength: 32 }, realServers: [dr("10.1.0.1:80")] }, why: /persistence is not available with VS\/DR/ },
     { over: { scheduler: "sh", interface: "eth0" }, why: /interface is for VS\/DR services/ },
-    { over: { scheduler: "rr", localAddresses: ["127.0.0.9", "192.0.2.77"] }, why: /^local address 192\.0\.2\.77 is not an address of this host/ },
+    { over: { scheduler: "rr", localAddresses: ["192.0.2.77"] }, why: /^local address 192\.0\.2\.77 is not an address of this host/ },
+    { over: { scheduler: "rr", localAddresses: ["127.0.0.9"] }, why: /^local address 127\.0\.0\.9 is a loopback address, which cannot reach real server 10\.1\.0\.1:80/ },
     { over: { realServers: [{ address: "10.1.0.1:80", forward: "tun" }] }, why: /VS\/TUN needs IPIP tunnels, which this kernel does not have/ },
     { over: { scheduler: "mh", realServers: [{ address: "10.1.0.1:80", forward: "tun" }, dr("10.1.0.2:80")] }, why: /VS\/TUN needs IPIP/ },
     { over: { address: "[2001:db8::1]:80", realServers: [{ address: "[2001:db8::2]:80" }] }, why: /IPv4/ },

@@ -34,7 +34,7 @@ import { type Engine, type EngineContext, refuseLocalAddresses } from "../types.
 import { DR_TABLE, type DrLink, type DrPlan, type DrServiceState, type DrTableState, drNames, emptyDrState, newDrState, planDr, renderDrBatch } from "./dr.js";
 import { ipLinks, type LinkLayer, type Neighbour, type Route, USABLE_STATES } from "./links.js";
 import { NftSession, nft, nftOutput } from "./nft.js";
-import { follow, newServiceState, planService, reweightPicks, type ServiceState } from "./plan.js";
+import { follow, newServiceState, planService, reweightPicks, type ServiceState, templateMapName } from "./plan.js";
 import { conntrackEntries, DEFAULT_REWEIGHT_SECONDS, isReweighted, listConnections } from "./reweight.js";
 import { counterNames, emptyState, renderBatch, type ServicePlan, TABLE, type TableState, target } from "./ruleset.js";
 import { MH_KERNEL_TABLE_SIZE } from "./tables.js";
@@ -252,9 +252,9 @@ export class KernelEngine implements Engine {
    * A VS/NAT service's connections, from conntrack (`vsadm -Lc`, the API's connection list): the kernel keeps them,
    * not the agent. VS/DR services have none here (the director keeps no connection state for them).
    */
-  async connections(vs: VirtualService, limit: number): Promise<ConnectionEntry[]> {
+  async connections(vs: VirtualService, limit: number, keep?: (e: ConnectionEntry) => boolean): Promise<ConnectionEntry[]> {
     if (!this.services.has(vs) || isDirectRouting(vs)) return [];
-    return conntrackEntries(vs.spec.protocol, vs.host, vs.port, limit);
+    return conntrackEntries(vs.spec.protocol, vs.host, vs.port, limit, keep);
   }
 
   /**
@@ -264,7 +264,8 @@ export class KernelEngine implements Engine {
   async templates(vs: VirtualService, limit: number): Promise<ConnectionEntry[]> {
     const st = this.services.get(vs);
     if (!st || isDirectRouting(vs)) return [];
-    const map = planService(vs, st, this.ctx.templates.expireQuiescentTemplate()).templates?.map;
+    const p = vs.spec.persistence;
+    const map = p ? templateMapName(vs, p.timeout, p.prefixLength) : undefined;
     if (!map || !this.state.templates.has(map)) return [];
     const entries = await listTemplates(map);
     return entries.slice(0, limit).map((e) => ({

@@ -104,7 +104,7 @@ export function planService(vs: VirtualService, st: ServiceState, expireQuiescen
   const p = vs.spec.persistence;
   if (p) {
     plan.templates = {
-      map: `p_${serviceId(vs)}_${p.timeout}_${p.prefixLength}`,
+      map: templateMapName(vs, p.timeout, p.prefixLength),
       key: p.prefixLength >= 32 ? "ip saddr" : `ip saddr & ${netmask(p.prefixLength)}`,
       timeout: p.timeout,
       honoured: vs.realServers.filter((rs) => rs.available && (rs.weight > 0 || !expireQuiescentTemplate)),
@@ -112,3 +112,9 @@ export function planService(vs: VirtualService, st: ServiceState, expireQuiescen
   }
   return plan;
 }
+
+/** A service's template map: its name encodes timeout and prefix, so a changed definition is a new map. */
+export function templateMapName(vs: VirtualService, timeout: number, prefixLength: number): string {
+  return `p_${serviceId(vs)}_${timeout}_${prefixLength}`;
+}
+

@@ -106,7 +106,10 @@ export function countConntrack(lines: Iterable<string>, into = new Map<string, C
 /** Runs `conntrack -L` for one service (in the agent's network namespace) and counts per real server. */
 export async function listConnections(protocol: Protocol, vip: string, port: number): Promise<Map<string, ConnCounts>> {
   const counts = new Map<string, ConnCounts>();
-  await conntrack(protocol, vip, port, (lines) => countConntrack(lines, counts));
+  await conntrack(protocol, vip, port, (lines) => {
+    countConntrack(lines, counts);
+    return true;
+  });
   return counts;
 }
 
@@ -138,30 +141,40 @@ export function conntrackEntry(line: string): ConnectionEntry | null {
   };
 }
 
-/** The connection entries of one service from conntrack (at most `limit`). */
-export async function conntrackEntries(protocol: Protocol, vip: string, port: number, limit: number): Promise<ConnectionEntry[]> {
+/** The connection entries of one service from conntrack: at most `limit` of those `keep` takes. */
+export async function conntrackEntries(protocol: Protocol, vip: string, port: number, limit: number, keep: (e: ConnectionEntry) => boolean = () => true): Promise<ConnectionEntry[]> {
   const out: ConnectionEntry[] = [];
   await conntrack(protocol, vip, port, (lines) => {
     for (const line of lines) {
-      if (out.length >= limit) return;
+      if (out.length >= limit) return false;
       const e = conntrackEntry(line);
-      if (e) out.push(e);
+      if (e && keep(e)) out.push(e);
     }
+    return out.length < limit;
   });
   return out;
 }
 
-/** Runs `conntrack -L -p PROTO -d VIP --dport PORT` (argument array), handing its output over in whole lines. */
-function conntrack(protocol: Protocol, vip: string, port: number, onLines: (lines: string[]) => void): Promise<void> {
+/**
+ * Runs `conntrack -L -p PROTO -d VIP --dport PORT` (argument array), handing its output over in whole lines; onLines
+ * returning false ends it early (enough read). At most 10 s.
+ */
+function conntrack(protocol: Protocol, vip: string, port: number, onLines: (lines: string[]) => boolean | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("conntrack", ["-L", "-p", protocol, "-d", vip, "--dport", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("conntrack", ["-L", "-p", protocol, "-d", vip, "--dport", String(port)], { stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
     let rest = "";
     let err = "";
+    let enough = false;
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (d: string) => {
+      if (enough) return;
       const lines = (rest + d).split("\n");
       rest = lines.pop()!;
-      onLines(lines);
+      if (onLines(lines) === false) {
+        enough = true;
+        rest = "";
+        child.kill();
+      }
     });
     child.stderr.on("data", (d) => {
       err += d;
@@ -170,6 +183,7 @@ function conntrack(protocol: Protocol, vip: string, port: number, onLines: (line
       reject(new Error(e.code === "ENOENT" ? "conntrack is not installed (Debian package conntrack)" : `cannot run conntrack: ${e.message}`)),
     );
     child.on("close", (code) => {
+      if (enough) return resolve();
       onLines([rest]);
       // conntrack prints "N flow entries have been shown" on stderr, and exits 0 (1 on old versions with none).
       if (code === 0 || /flow entries have been shown/.test(err)) resolve();

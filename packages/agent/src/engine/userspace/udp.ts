@@ -15,7 +15,7 @@ import type { RealServer } from "../../state/real-server.js";
 import type { VirtualService } from "../../state/virtual-service.js";
 import type { EngineContext } from "../types.js";
 import { proxyV2 } from "./proxy-protocol.js";
-import { unmapV4 } from "./tcp.js";
+import { LOCAL_ERRORS, unmapV4 } from "./tcp.js";
 
 interface Path {
   socket: dgram.Socket;
@@ -177,8 +177,9 @@ export class UdpListener {
       closed: false,
     };
     this.paths.set(key, path);
-    socket.on("error", (e) => {
-      this.ctx.onConnectFailed?.(this.vs, rs, e.message);
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      // This host's own trouble (a local address gone: EADDRNOTAVAIL…) is not the real server's.
+      if (!LOCAL_ERRORS.has(e.code ?? "")) this.ctx.onConnectFailed?.(this.vs, rs, e.message);
       this.closePath(path);
     });
     socket.on("message", (reply, rinfo) => {
