@@ -95,7 +95,8 @@ describe("NftSession: one long-lived nft -i, a line per batch", () => {
 
 describe("NftSession: an nft that does not answer", () => {
   // Stands in for a stuck nft: reads its input and never answers.
-  const stuck = ["python3", "-c", "import sys\nfor _ in sys.stdin: pass"];
+  // ("--" ends node's options: the "-i" the session appends goes to the script.)
+  const stuck = [process.execPath, "-e", "process.stdin.resume()", "--"];
 
   it("is killed before its batch is refused, and after two silent starts every batch goes through nft -f", async () => {
     const viaFile: string[] = [];
@@ -120,7 +121,12 @@ describe("NftSession: an nft that does not answer", () => {
   it("one that exits without answering (an nft without its interactive CLI) hands each batch to nft -f, then is not started again", async () => {
     const starts = `/tmp/nft-test-starts-${process.pid}`;
     rmSync(starts, { force: true });
-    const noCli = ["python3", "-c", `import sys\nopen('${starts}', 'a').write('x')\nsys.stderr.write('Error: interactive CLI not supported in this build\\n')\nsys.exit(1)`];
+    const noCli = [
+      process.execPath,
+      "-e",
+      `require("fs").appendFileSync(${JSON.stringify(starts)}, "x"); process.stderr.write("Error: interactive CLI not supported in this build\\n"); process.exit(1)`,
+      "--",
+    ];
     const viaFile: string[] = [];
     const s = new NftSession(noCli, async (script) => void viaFile.push(script), 5_000);
     await s.run("add table ip a\n");
