@@ -98,6 +98,7 @@
 import type { RealServer } from "../../state/real-server.js";
 import type { VirtualService } from "../../state/virtual-service.js";
 import { counterNames, serviceId } from "./ruleset.js";
+import { positionChanges } from "./tables.js";
 
 export const DR_TABLE = "director";
 /** The most connections one service's flow map records (see the header). */
@@ -321,23 +322,8 @@ export function renderDrBatch(plans: readonly DrPlan[], prev: DrTableState, keep
       }
     }
     // drc: per position.
-    const before = prev.tables.get(n.table);
-    const del: number[] = [];
-    const add: string[] = [];
-    if (before === undefined || before === null) {
-      if (before === null) elems.push(`flush map ${t} ${n.table}`);
-      plan.table.forEach((v, p) => {
-        if (v !== null) add.push(`${p} : ${v}`);
-      });
-    } else {
-      plan.table.forEach((v, p) => {
-        const was = before[p] ?? null;
-        if (v === was) return;
-        if (was !== null) del.push(p);
-        if (v !== null) add.push(`${p} : ${v}`);
-      });
-      for (let p = plan.table.length; p < before.length; p++) if (before[p] !== null) del.push(p);
-    }
+    const { flush, del, add } = positionChanges(prev.tables.get(n.table), plan.table);
+    if (flush) elems.push(`flush map ${t} ${n.table}`);
     pushElements(elems, t, n.table, del, add);
     next.tables.set(n.table, [...plan.table]);
     // dre: only the positions in transition.

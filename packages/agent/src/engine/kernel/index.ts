@@ -87,7 +87,7 @@ export class KernelEngine implements Engine {
   /** Each counter's value at the last poll ("family name packets|bytes"). */
   private lastRead = new Map<string, number>();
   /** After a refused or failed batch: the next try (1, 2, 4 … 30 s), until a batch goes through. */
-  private retry: { timer: NodeJS.Timeout; delay: number } | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private retryDelay = 0;
   /** closeAll() was called: nothing is tried again. */
   private closed = false;
@@ -179,7 +179,7 @@ export class KernelEngine implements Engine {
     this.linkTimer = undefined;
     if (this.settleTimer) clearTimeout(this.settleTimer.timer);
     this.settleTimer = undefined;
-    if (this.retry) clearTimeout(this.retry.timer);
+    clearTimeout(this.retry);
     this.retry = undefined;
     this.closed = true;
     this.session.close();
@@ -262,8 +262,7 @@ export class KernelEngine implements Engine {
    * `ipvsadm -Lc` shows IPVS's: state NONE, the client prefix with port 0.
    */
   async templates(vs: VirtualService, limit: number): Promise<ConnectionEntry[]> {
-    const st = this.services.get(vs);
-    if (!st || isDirectRouting(vs)) return [];
+    if (!this.services.has(vs) || isDirectRouting(vs)) return [];
     const p = vs.spec.persistence;
     const map = p ? templateMapName(vs, p.timeout, p.prefixLength) : undefined;
     if (!map || !this.state.templates.has(map)) return [];
@@ -372,18 +371,17 @@ export class KernelEngine implements Engine {
     run.then(
       () => {
         this.retryDelay = 0;
-        if (this.retry) clearTimeout(this.retry.timer);
+        clearTimeout(this.retry);
         this.retry = undefined;
       },
       () => {
         if (this.retry || this.closed) return;
         this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay === 0 ? RETRY_FIRST_MS : this.retryDelay * 2);
-        const timer = setTimeout(() => {
+        this.retry = setTimeout(() => {
           this.retry = undefined;
           this.reapply();
         }, this.retryDelay);
-        timer.unref();
-        this.retry = { timer, delay: this.retryDelay };
+        this.retry.unref();
       },
     );
     return run;

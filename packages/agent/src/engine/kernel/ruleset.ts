@@ -66,7 +66,7 @@
  */
 import type { RealServer } from "../../state/real-server.js";
 import type { VirtualService } from "../../state/virtual-service.js";
-import { ranges } from "./tables.js";
+import { positionChanges, ranges } from "./tables.js";
 
 export const TABLE = "director";
 /** The most templates one service's map holds (IPVS has no limit; a full map schedules without persistence). */
@@ -209,22 +209,8 @@ function namedMap(name: string, values: readonly (string | null)[], prev: TableS
   const t = `ip ${TABLE}`;
   const before = prev.positions.get(name);
   if (before === undefined) out.defs.push(`add map ${t} ${name} { typeof numgen inc mod 2 : ip daddr . ${proto} dport; }`);
-  const del: number[] = [];
-  const add: string[] = [];
-  if (before === undefined || before === null) {
-    if (before === null) out.elems.push(`flush map ${t} ${name}`);
-    values.forEach((v, b) => {
-      if (v !== null) add.push(`${b} : ${v}`);
-    });
-  } else {
-    for (let b = 0; b < Math.max(values.length, before.length); b++) {
-      const v = values[b] ?? null;
-      const was = before[b] ?? null;
-      if (v === was) continue;
-      if (was !== null) del.push(b);
-      if (v !== null) add.push(`${b} : ${v}`);
-    }
-  }
+  const { flush, del, add } = positionChanges(before, values);
+  if (flush) out.elems.push(`flush map ${t} ${name}`);
   if (del.length) out.elems.push(`delete element ${t} ${name} { ${del.join(", ")} }`);
   if (add.length) out.elems.push(`add element ${t} ${name} { ${add.join(", ")} }`);
   out.next.positions.set(name, [...values]);

@@ -103,3 +103,23 @@ export function ranges<T>(table: readonly (T | null)[]): { from: number; to: num
   }
   return out;
 }
+
+/**
+ * How a position map (position → value, null = none) goes from `before` to `values`: contents unknown (null) are
+ * flushed and written whole, a map not made yet (undefined) written whole, a known one sent only the positions that
+ * changed (those past the new end deleted).
+ */
+export function positionChanges(before: readonly (string | null)[] | null | undefined, values: readonly (string | null)[]): { flush: boolean; del: number[]; add: string[] } {
+  const del: number[] = [];
+  const add: string[] = [];
+  const known = before !== undefined && before !== null;
+  for (let p = 0; p < Math.max(values.length, known ? before.length : 0); p++) {
+    const v = values[p] ?? null;
+    const was = known ? (before[p] ?? null) : null;
+    if (known && v === was) continue;
+    if (was !== null) del.push(p);
+    if (v !== null) add.push(`${p} : ${v}`);
+  }
+  return { flush: before === null, del, add };
+}
+
